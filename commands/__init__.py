@@ -1,0 +1,1 @@
+"""The command line behind manage.py: one module per command."""

@@ -1,0 +1,72 @@
+"""`manage.py serve`: the local functions host on the embedded default."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+
+from aiohttp import web
+
+from devhost.demo import load_demo
+from devhost.server import HostKeys, LocalHost
+from shared import bootstrap
+from shared.domain.ports import ORDERS
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=7071)
+    parser.add_argument("--demo", action="store_true", help="load demo data into an empty store (and train)")
+    parser.add_argument("--quiet", action="store_true", help="no per-request log lines")
+
+
+def route_prefix(host_json: str = "host.json") -> str:
+    try:
+        with open(host_json, encoding="utf-8") as handle:
+            return json.load(handle).get("extensions", {}).get("http", {}).get("routePrefix", "api")
+    except FileNotFoundError:
+        return "api"
+
+
+def run(args) -> int:
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    settings = bootstrap.settings()
+    store = bootstrap.store()
+    if args.demo:
+        prepare_demo(store)
+    import function_app  # imported here, as the worker would, after settings are in place
+
+    keys = HostKeys.from_settings(settings)
+    host = LocalHost(function_app.app, store, settings, keys, route_prefix())
+    print(f"Local functions host on http://{args.host}:{args.port} (store: {settings.store_backend} "
+          f"{settings.sqlite_path if settings.store_backend == 'sqlite' else settings.cosmos_endpoint})")
+    print("\n".join(host.describe()))
+    print(f"Function key: {keys.function_key}\nAdmin key:    {keys.admin_key}")
+    print("Try: curl -H 'x-functions-key: <function key>' "
+          f"http://{args.host}:{args.port}/api/users/demo-user-0001/orders", flush=True)
+    web.run_app(host.web_app(), host=args.host, port=args.port, print=None, access_log=None,
+                handle_signals=True, shutdown_timeout=5)
+    print("Stopped.")
+    return 0
+
+
+def prepare_demo(store) -> None:
+    if hasattr(store, "count") and store.count(ORDERS) == 0:
+        summary = load_demo(store, bootstrap.order_service())
+        print(f"Demo data loaded: {summary['products']} products, {summary['orders']} orders", flush=True)
+    after_demo_load(store)
+
+
+def after_demo_load(store) -> None:
+    """Hook for training a first model when none is active (see commands/train.py)."""
+    hook = os.environ.get("DEMO_SKIP_TRAINING")
+    if hook:
+        return
+    try:
+        from commands.train import train_if_no_model
+    except ImportError:
+        return
+    train_if_no_model(sys.stdout)

@@ -1,0 +1,133 @@
+"""The local functions host: serves every function that `app.get_functions()` returns, with Azure's HTTP
+routing and keys, the Cosmos DB trigger from the SQLite change feed, and timers. Built on aiohttp."""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import azure.functions as func
+from aiohttp import web
+
+from devhost.routing import authorized, build_routes, match
+from devhost.triggers import ChangeFeedPump, TimerRunner
+
+log = logging.getLogger("devhost")
+MAX_REQUEST_BYTES = 100 * 1024 * 1024   # the Functions host's own request size limit
+
+
+@dataclass
+class HostKeys:
+    function_key: str
+    admin_key: str
+
+    @classmethod
+    def from_settings(cls, settings) -> "HostKeys":
+        return cls(settings.local_function_key or secrets.token_urlsafe(24),
+                   settings.local_admin_key or secrets.token_urlsafe(24))
+
+
+class LocalHost:
+    def __init__(self, app: func.FunctionApp, store, settings, keys: HostKeys, route_prefix: str = "api",
+                 workers: int = 32):
+        self.functions = app.get_functions()  # once per process: a second call raises (library bug)
+        self.routes = build_routes(self.functions, route_prefix)
+        self.store = store
+        self.settings = settings
+        self.keys = keys
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="worker")
+        self.stop_event: asyncio.Event | None = None
+        self.background: list[asyncio.Task] = []
+
+    # -- HTTP -----------------------------------------------------------------------------------------
+    async def handle(self, request: web.Request) -> web.Response:
+        started = time.perf_counter()
+        response = await self._dispatch(request)
+        log.info("%s %s %d %.1fms", request.method, request.path_qs, response.status,
+                 (time.perf_counter() - started) * 1000)
+        return response
+
+    async def _dispatch(self, request: web.Request) -> web.Response:
+        route, found = match(self.routes, request.method, request.path)
+        if route is None:
+            if found:
+                return _json_error(405, "method_not_allowed", f"{request.method} is not allowed here",
+                                   {"Allow": ", ".join(sorted(found))})
+            return _json_error(404, "not_found", f"no function serves {request.path}")
+        presented = request.headers.get("x-functions-key") or request.query.get("code")
+        if not authorized(route.auth_level, presented, self.keys.function_key, self.keys.admin_key):
+            return _json_error(401, "unauthorized", "a valid function key is required (x-functions-key header "
+                                                    "or code query parameter)")
+        body = await request.read()
+        params = {key: value for key, value in request.query.items() if key != "code"}
+        http_request = func.HttpRequest(request.method, str(request.url), headers=dict(request.headers),
+                                        params=params, route_params=found, body=body)
+        loop = asyncio.get_running_loop()
+        try:
+            result = await loop.run_in_executor(self.executor, route.handler, http_request)
+        except Exception:  # noqa: BLE001 - as the Functions host does: log it, answer 500, keep serving
+            log.exception("function %s failed", route.name)
+            return _json_error(500, "internal_error", "the function failed")
+        return _to_aiohttp(result)
+
+    # -- lifecycle --------------------------------------------------------------------------------------
+    async def _start_background(self, _app: web.Application) -> None:
+        loop = asyncio.get_running_loop()
+        self.stop_event = asyncio.Event()
+        for function in self.functions:
+            kind = function.get_trigger().type
+            if kind == "cosmosDBTrigger":
+                runner = ChangeFeedPump(function, self.store, self.settings.container_names())
+            elif kind == "timerTrigger":
+                runner = TimerRunner(function)
+            else:
+                continue
+            self.background.append(loop.create_task(runner.run(loop, self.executor, self.stop_event)))
+
+    async def _stop_background(self, _app: web.Application) -> None:
+        if self.stop_event is not None:
+            self.stop_event.set()
+        for task in self.background:
+            try:
+                await asyncio.wait_for(task, timeout=10)
+            except (asyncio.TimeoutError, asyncio.CancelledError):
+                task.cancel()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+    def web_app(self) -> web.Application:
+        application = web.Application(client_max_size=MAX_REQUEST_BYTES)
+        application.router.add_route("*", "/{tail:.*}", self.handle)
+        application.on_startup.append(self._start_background)
+        application.on_cleanup.append(self._stop_background)
+        return application
+
+    def describe(self) -> list[str]:
+        lines = []
+        for route in sorted(self.routes, key=lambda item: item.name):
+            lines.append(f"  {route.name}: [{','.join(sorted(route.methods))}] /api/{route.template} "
+                         f"({route.auth_level.lower()})")
+        for function in self.functions:
+            kind = function.get_trigger().type
+            if kind != "httpTrigger":
+                lines.append(f"  {function.get_function_name()}: {kind}")
+        return lines
+
+
+def _to_aiohttp(result) -> web.Response:
+    if result is None:
+        return web.Response(status=204)
+    headers = {key: value for key, value in result.headers.items() if key.lower() != "content-type"}
+    return web.Response(status=result.status_code, body=result.get_body(), headers=headers,
+                        content_type=(result.mimetype or "text/plain"),
+                        charset=result.charset if result.mimetype and result.mimetype.startswith(("text/",
+                                                                                                   "application/json"))
+                        else None)
+
+
+def _json_error(status: int, code: str, message: str, headers: dict | None = None) -> web.Response:
+    body = json.dumps({"error": {"code": code, "message": message, "details": None}})
+    return web.Response(status=status, body=body, content_type="application/json", headers=headers)

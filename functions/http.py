@@ -1,0 +1,121 @@
+"""HTTP plumbing shared by the blueprints: JSON bodies, the shopper identity check, and the one table from
+domain errors to status codes. A 500 never carries a stack trace."""
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import math
+from typing import Callable
+
+import azure.functions as func
+
+from shared.domain import errors
+
+MAX_BODY_BYTES = 256 * 1024
+SESSION_TOKEN_HEADER = "X-Session-Token"
+PRINCIPAL_ID_HEADER = "X-MS-CLIENT-PRINCIPAL-ID"
+
+log = logging.getLogger("functions")
+
+# Most specific first: the first matching class decides the status.
+_STATUS: list[tuple[type[errors.DomainError], int]] = [
+    (errors.PayloadTooLargeError, 413),
+    (errors.ValidationError, 400),
+    (errors.UnauthorizedError, 401),
+    (errors.ForbiddenError, 403),
+    (errors.NotFoundError, 404),
+    (errors.PreconditionFailedError, 412),
+    (errors.ConflictError, 409),
+    (errors.UnavailableError, 503),
+    (errors.PermanentFailureError, 502),
+    (errors.ConfigurationError, 500),
+]
+
+
+def status_for(error: errors.DomainError) -> int:
+    for kind, status in _STATUS:
+        if isinstance(error, kind):
+            return status
+    return 500
+
+
+def json_response(body: object, status: int = 200, headers: dict[str, str] | None = None) -> func.HttpResponse:
+    return func.HttpResponse(json.dumps(body, separators=(",", ":"), allow_nan=False), status_code=status,
+                             headers=headers, mimetype="application/json", charset="utf-8")
+
+
+def error_response(status: int, code: str, message: str, details: object = None,
+                   headers: dict[str, str] | None = None) -> func.HttpResponse:
+    return json_response({"error": {"code": code, "message": message, "details": details}}, status, headers)
+
+
+def handles_errors(handler: Callable[[func.HttpRequest], func.HttpResponse]):
+    """Wrap a blueprint function: domain errors become their status, anything else a bare 500."""
+
+    @functools.wraps(handler)
+    def wrapper(req: func.HttpRequest) -> func.HttpResponse:
+        try:
+            return handler(req)
+        except errors.DomainError as error:
+            status = status_for(error)
+            headers = None
+            if isinstance(error, errors.UnavailableError) and error.retry_after:
+                headers = {"Retry-After": str(math.ceil(error.retry_after))}
+            if status >= 500:
+                log.warning("%s %s failed: %s", req.method, req.url, error.message)
+            return error_response(status, error.code, error.message, error.details, headers)
+        except Exception:  # noqa: BLE001 - the last line of defence; the trace goes to the log only
+            log.exception("%s %s failed", req.method, req.url)
+            return error_response(500, "internal_error", "the service failed to handle this request")
+
+    return wrapper
+
+
+def read_json(req: func.HttpRequest) -> object:
+    body = req.get_body() or b""
+    if len(body) > MAX_BODY_BYTES:
+        raise errors.PayloadTooLargeError(f"the body is larger than {MAX_BODY_BYTES} bytes",
+                                          {"limit": MAX_BODY_BYTES})
+    try:
+        return json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError) as error:
+        raise errors.ValidationError("the body is not valid JSON", {"reason": str(error)}) from None
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not allowed in JSON")
+
+
+def route_param(req: func.HttpRequest, name: str) -> str:
+    value = req.route_params.get(name)
+    if value is None:
+        raise errors.ValidationError(f"the route parameter {name} is missing")
+    return value
+
+
+def int_param(req: func.HttpRequest, name: str, default: int, low: int, high: int) -> int:
+    raw = req.params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise errors.ValidationError(f"{name} must be an integer", {"field": name}) from None
+    if not low <= value <= high:
+        raise errors.ValidationError(f"{name} must be between {low} and {high}", {"field": name})
+    return value
+
+
+def session_token(req: func.HttpRequest) -> str | None:
+    token = req.headers.get(SESSION_TOKEN_HEADER)
+    if token is not None and (len(token) > 4096 or not token.isprintable()):
+        raise errors.ValidationError("X-Session-Token is malformed", {"field": SESSION_TOKEN_HEADER})
+    return token or None
+
+
+def ensure_shopper(req: func.HttpRequest, user_id: str) -> None:
+    """With App Service authentication in front, a signed-in shopper may only touch their own userId."""
+    principal = req.headers.get(PRINCIPAL_ID_HEADER)
+    if principal is not None and principal != user_id:
+        raise errors.ForbiddenError("a shopper may only access their own orders and recommendations")

@@ -1,0 +1,1 @@
+"""Everything the functions need: configuration, composition root, services, domain and adapters."""

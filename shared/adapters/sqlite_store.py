@@ -1,0 +1,248 @@
+"""The embedded document store: one SQLite file (WAL), documents per container and partition key, etags,
+`_ts`, and an ordered change feed. Every write takes the next value of one global sequence, and a document
+keeps the sequence of its latest write, so the feed (documents ordered by sequence) behaves like Cosmos DB's
+latest-version change feed: inserts and updates, intermediate updates collapsed, no deletes."""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import sqlite3
+import threading
+import time
+import uuid
+from typing import Iterable, Iterator
+
+from shared.domain.errors import (ConflictError, NotFoundError, PreconditionFailedError, UnavailableError,
+                                  ValidationError)
+from shared.domain.ports import ETAG, TIMESTAMP, Document, Page, Query, StoreInfo, Written, partition_key_of
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    container TEXT NOT NULL,
+    pk TEXT NOT NULL,
+    id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (container, pk, id)
+);
+CREATE INDEX IF NOT EXISTS documents_feed ON documents (container, seq);
+CREATE TABLE IF NOT EXISTS sequence (one INTEGER PRIMARY KEY CHECK (one = 1), value INTEGER NOT NULL);
+INSERT OR IGNORE INTO sequence (one, value) VALUES (1, 0);
+"""
+_OPS = {"=": "=", "!=": "!=", ">": ">", ">=": ">=", "<": "<", "<=": "<="}
+_SESSION_PREFIX = "sqlite:"
+_SCAN_BATCH = 2000
+
+
+class SqliteStore:
+    """Thread-safe: one connection per thread; SQLite serializes the writers."""
+
+    def __init__(self, path: str):
+        self.path = path
+        directory = os.path.dirname(os.path.abspath(path))
+        os.makedirs(directory, exist_ok=True)
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._conn().executescript(_SCHEMA)
+
+    # -- connections -------------------------------------------------------------------------------
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode survives a killed process (the OS has the pages); only power loss can
+            # drop the last transactions, which is the trade-off the local host makes for speed.
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._connections:
+                try:
+                    conn.close()
+                except sqlite3.ProgrammingError:
+                    pass
+            self._connections.clear()
+        self._local = threading.local()
+
+    def _write(self, container: str, doc: Document, mode: str, if_match: str | None = None) -> Written:
+        doc_id, pk = _identity(container, doc)
+        conn = self._conn()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = conn.execute("SELECT body FROM documents WHERE container=? AND pk=? AND id=?",
+                                   (container, pk, doc_id)).fetchone()
+                if mode == "create" and row is not None:
+                    raise ConflictError(f"{container} document {doc_id!r} already exists")
+                if mode == "replace":
+                    if row is None:
+                        raise NotFoundError(f"{container} document {doc_id!r} does not exist")
+                    if if_match is not None and json.loads(row[0]).get(ETAG) != if_match:
+                        raise PreconditionFailedError(f"{container} document {doc_id!r} was changed by someone else")
+                seq = conn.execute("UPDATE sequence SET value = value + 1 WHERE one = 1 RETURNING value").fetchone()[0]
+                stored = _stamp(doc)
+                conn.execute("INSERT OR REPLACE INTO documents (container, pk, id, body, seq) VALUES (?, ?, ?, ?, ?)",
+                             (container, pk, doc_id, json.dumps(stored, separators=(",", ":")), seq))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        except sqlite3.OperationalError as error:
+            raise UnavailableError(f"the SQLite store is not available: {error}") from error
+        return Written(stored, f"{_SESSION_PREFIX}{seq}")
+
+    # -- DocumentStore -----------------------------------------------------------------------------
+    def create(self, container: str, doc: Document) -> Written:
+        return self._write(container, doc, "create")
+
+    def upsert(self, container: str, doc: Document) -> Written:
+        return self._write(container, doc, "upsert")
+
+    def replace(self, container: str, doc: Document, *, if_match: str | None = None) -> Written:
+        return self._write(container, doc, "replace", if_match)
+
+    def upsert_many(self, container: str, docs: Iterable[Document]) -> int:
+        """One transaction for the whole batch: all documents land or none do."""
+        conn = self._conn()
+        count = 0
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for doc in docs:
+                    doc_id, pk = _identity(container, doc)
+                    seq = conn.execute(
+                        "UPDATE sequence SET value = value + 1 WHERE one = 1 RETURNING value").fetchone()[0]
+                    conn.execute(
+                        "INSERT OR REPLACE INTO documents (container, pk, id, body, seq) VALUES (?, ?, ?, ?, ?)",
+                        (container, pk, doc_id, json.dumps(_stamp(doc), separators=(",", ":")), seq))
+                    count += 1
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        except sqlite3.OperationalError as error:
+            raise UnavailableError(f"the SQLite store is not available: {error}") from error
+        return count
+
+    def read(self, container: str, doc_id: str, partition_key: str, *, session_token: str | None = None) -> Document:
+        check_session_token(session_token)
+        row = self._conn().execute("SELECT body FROM documents WHERE container=? AND pk=? AND id=?",
+                                   (container, partition_key, doc_id)).fetchone()
+        if row is None:
+            raise NotFoundError(f"{container} document {doc_id!r} not found")
+        return json.loads(row[0])
+
+    def delete(self, container: str, doc_id: str, partition_key: str) -> None:
+        cursor = self._conn().execute("DELETE FROM documents WHERE container=? AND pk=? AND id=?",
+                                      (container, partition_key, doc_id))
+        if cursor.rowcount == 0:
+            raise NotFoundError(f"{container} document {doc_id!r} not found")
+
+    def query(self, container: str, query: Query, *, continuation: str | None = None,
+              session_token: str | None = None) -> Page:
+        check_session_token(session_token)
+        offset = _decode_continuation(continuation)
+        sql, params = _select(container, query)
+        limit = query.limit
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            params += [limit + 1, offset]
+        rows = self._conn().execute(sql, params).fetchall()
+        more = limit is not None and len(rows) > limit
+        items = [json.loads(row[0]) for row in (rows[:limit] if limit is not None else rows)]
+        next_token = _encode_continuation(offset + limit) if more else None
+        return Page(items, next_token)
+
+    def scan(self, container: str, query: Query | None = None) -> Iterator[Document]:
+        sql, params = _select(container, query or Query())
+        cursor = self._conn().execute(sql, params)
+        while True:
+            rows = cursor.fetchmany(_SCAN_BATCH)
+            if not rows:
+                return
+            for row in rows:
+                yield json.loads(row[0])
+
+    def ping(self) -> StoreInfo:
+        try:
+            self._conn().execute("SELECT value FROM sequence").fetchone()
+        except sqlite3.Error as error:
+            raise UnavailableError(f"the SQLite store is not available: {error}") from error
+        return StoreInfo("sqlite", {"path": self.path})
+
+    # -- change feed (used by the local host in place of the Functions host's Cosmos DB trigger) -------------
+    def read_changes(self, container: str, after_seq: int, limit: int) -> list[tuple[int, Document]]:
+        """Documents of `container` written after `after_seq`, in write order, with their sequence numbers."""
+        rows = self._conn().execute(
+            "SELECT seq, body FROM documents WHERE container=? AND seq>? ORDER BY seq LIMIT ?",
+            (container, after_seq, limit)).fetchall()
+        return [(seq, json.loads(body)) for seq, body in rows]
+
+    def latest_sequence(self, container: str) -> int:
+        row = self._conn().execute("SELECT max(seq) FROM documents WHERE container=?", (container,)).fetchone()
+        return row[0] or 0
+
+    def count(self, container: str) -> int:
+        return self._conn().execute("SELECT count(*) FROM documents WHERE container=?", (container,)).fetchone()[0]
+
+
+def check_session_token(token: str | None) -> None:
+    """The SQLite store is strongly consistent; a session token is accepted but must look like one of ours."""
+    if token is None:
+        return
+    if not token.startswith(_SESSION_PREFIX) or not token[len(_SESSION_PREFIX):].isdigit():
+        raise ValidationError("X-Session-Token is not a session token of this store", {"field": "X-Session-Token"})
+
+
+def _identity(container: str, doc: Document) -> tuple[str, str]:
+    doc_id = doc.get("id")
+    if not isinstance(doc_id, str) or not doc_id:
+        raise ValueError(f"document for {container} needs a string 'id'")
+    return doc_id, partition_key_of(container, doc)
+
+
+def _stamp(doc: Document) -> Document:
+    stored = dict(doc)
+    stored[ETAG] = uuid.uuid4().hex
+    stored[TIMESTAMP] = int(time.time())
+    return stored
+
+
+def _select(container: str, query: Query) -> tuple[str, list]:
+    sql = "SELECT body FROM documents WHERE container = ?"
+    params: list = [container]
+    if query.partition_key is not None:
+        sql += " AND pk = ?"
+        params.append(query.partition_key)
+    for item in query.filters:
+        if item.op not in _OPS:
+            raise ValueError(f"unsupported operator {item.op!r}")
+        sql += f" AND json_extract(body, ?) {_OPS[item.op]} ?"
+        params += [f'$."{item.field}"', item.value]
+    if query.order_by:
+        sql += f" ORDER BY json_extract(body, ?) {'DESC' if query.descending else 'ASC'}, id"
+        params.append(f'$."{query.order_by}"')
+    return sql, params
+
+
+def _encode_continuation(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
+
+
+def _decode_continuation(token: str | None) -> int:
+    if not token:
+        return 0
+    try:
+        offset = json.loads(base64.urlsafe_b64decode(token.encode()))["offset"]
+        if isinstance(offset, int) and offset >= 0:
+            return offset
+    except (ValueError, KeyError, TypeError):
+        pass
+    raise ValidationError("continuationToken is not valid", {"field": "continuationToken"})

@@ -1,0 +1,70 @@
+"""The composition root. Builds settings, adapters and services lazily, once per process, on first use:
+importing function_app.py must not read settings, open a client or touch the network (an import error in
+Azure shows up as "0 functions found"). Tests swap parts in with `override()`."""
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable
+
+from shared.config import Settings
+from shared.domain.ports import DocumentStore
+
+_lock = threading.RLock()
+_built: dict[str, Any] = {}
+_overrides: dict[str, Any] = {}
+
+
+def _get(name: str, build: Callable[[], Any]) -> Any:
+    if name in _overrides:
+        return _overrides[name]
+    value = _built.get(name)
+    if value is None:
+        with _lock:
+            value = _built.get(name)
+            if value is None:
+                value = build()
+                _built[name] = value
+    return value
+
+
+def override(**parts: Any) -> None:
+    """Replace parts (settings, store, trainer, ...) and forget everything built from the old ones."""
+    with _lock:
+        _overrides.update(parts)
+        _built.clear()
+
+
+def reset() -> None:
+    with _lock:
+        store = _built.get("store")
+        _built.clear()
+        _overrides.clear()
+    if store is not None:
+        store.close()
+
+
+def settings() -> Settings:
+    return _get("settings", Settings.from_env)
+
+
+def store() -> DocumentStore:
+    return _get("store", lambda: build_store(settings()))
+
+
+def build_store(config: Settings) -> DocumentStore:
+    """The one factory that picks the store backend from STORE_BACKEND; SDKs are imported only when chosen."""
+    if config.store_backend == "cosmos":
+        from shared.adapters.cosmos_store import CosmosStore
+        return CosmosStore.from_settings(config)
+    from shared.adapters.sqlite_store import SqliteStore
+    return SqliteStore(config.sqlite_path)
+
+
+def order_service():
+    from shared.services.orders import OrderService
+    return _get("order_service", lambda: OrderService(store()))
+
+
+def health_service():
+    from shared.services.health import HealthService
+    return _get("health_service", lambda: HealthService(store))

@@ -1,0 +1,109 @@
+"""Ports: what the services need from the outside world. Adapters in shared.adapters implement them."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator, Protocol
+
+Document = dict[str, Any]
+
+# Logical container names used by the code; settings map them to real names.
+ORDERS = "orders"
+LEASES = "leases"
+PRODUCTS = "products"
+MODELS = "models"
+USER_VECTORS = "userVectors"
+TRAINING_RUNS = "trainingRuns"
+
+# The partition key field of each logical container (DESIGN.md, "Documents").
+PARTITION_KEYS: dict[str, str] = {
+    ORDERS: "userId",
+    LEASES: "id",
+    PRODUCTS: "id",
+    MODELS: "modelVersion",
+    USER_VECTORS: "userId",
+    TRAINING_RUNS: "id",
+}
+
+# System properties every store sets on write and returns on read.
+ETAG = "_etag"
+TIMESTAMP = "_ts"
+
+
+@dataclass(frozen=True)
+class Filter:
+    """`field op value` on a top-level document field; op is one of = != > >= < <=."""
+
+    field: str
+    op: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class Query:
+    """A query within one partition (partition_key set) or across all partitions (None)."""
+
+    partition_key: str | None = None
+    filters: tuple[Filter, ...] = ()
+    order_by: str | None = None
+    descending: bool = False
+    limit: int | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Document]
+    continuation: str | None = None
+
+
+@dataclass(frozen=True)
+class Written:
+    """A stored document (with its new etag and _ts) and the session token of the write."""
+
+    document: Document
+    session_token: str | None = None
+
+
+@dataclass
+class StoreInfo:
+    backend: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class DocumentStore(Protocol):
+    """A partitioned JSON document store: Cosmos DB in Azure, SQLite on one machine.
+
+    Every method takes the logical container name. Reads and queries accept the session token a client
+    got from an earlier write (read-your-writes under Session consistency). Writes return `Written`.
+    Errors are domain errors: NotFoundError, ConflictError (id exists), PreconditionFailedError (etag),
+    UnavailableError (down or throttled).
+    """
+
+    def create(self, container: str, doc: Document) -> Written: ...
+
+    def upsert(self, container: str, doc: Document) -> Written: ...
+
+    def replace(self, container: str, doc: Document, *, if_match: str | None = None) -> Written: ...
+
+    def upsert_many(self, container: str, docs: Iterable[Document]) -> int: ...
+
+    def read(self, container: str, doc_id: str, partition_key: str, *,
+             session_token: str | None = None) -> Document: ...
+
+    def delete(self, container: str, doc_id: str, partition_key: str) -> None: ...
+
+    def query(self, container: str, query: Query, *, continuation: str | None = None,
+              session_token: str | None = None) -> Page: ...
+
+    def scan(self, container: str, query: Query | None = None) -> Iterator[Document]: ...
+
+    def ping(self) -> StoreInfo: ...
+
+    def close(self) -> None: ...
+
+
+def partition_key_of(container: str, doc: Document) -> str:
+    field_name = PARTITION_KEYS[container]
+    value = doc.get(field_name)
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"document for {container} needs a string '{field_name}' (its partition key)")
+    return value

@@ -1,0 +1,1 @@
+"""Use cases, each a plain class over ports from shared.domain."""
