@@ -4,7 +4,7 @@ from __future__ import annotations
 from shared.domain.errors import NotFoundError, UnavailableError
 from shared.domain.ports import MODELS, DocumentStore
 
-ACTIVE_POINTER_ID = "active"
+from shared.domain.model_docs import ACTIVE_POINTER_ID
 
 
 class HealthService:

@@ -1,0 +1,52 @@
+"""Training parameters and their defaults: one definition for `manage.py train`, the local trainer and the
+Spark job (the job definition's defaults are checked against these by a test). Chosen by `manage.py tune`
+on the Online Retail evaluation; see docs/evaluation.md."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+
+from shared.domain.errors import ValidationError
+
+
+@dataclass(frozen=True)
+class TrainingParams:
+    factors: int = 64
+    iterations: int = 15
+    regularization: float = 0.05
+    alpha: float = 1.0
+    # Interaction weighting (shared.domain.weighting): BM25 over time-decayed counts.
+    bm25_k1: float = 100.0
+    bm25_b: float = 0.8
+    half_life_days: float = 90.0
+    similar_k: int = 20
+    popular_k: int = 1000
+    seed: int = 42
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "TrainingParams":
+        known = {item.name: item.type for item in fields(cls)}
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise ValidationError(f"unknown training parameters: {', '.join(unknown)}", {"unknown": unknown})
+        params = cls()
+        for name, value in data.items():
+            default = getattr(params, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValidationError(f"training parameter {name} must be a number", {"field": name})
+            params = replace(params, **{name: type(default)(value)})
+        params.check()
+        return params
+
+    def check(self) -> None:
+        if not 1 <= self.factors <= 512:
+            raise ValidationError("factors must be between 1 and 512", {"field": "factors"})
+        if not 1 <= self.iterations <= 100:
+            raise ValidationError("iterations must be between 1 and 100", {"field": "iterations"})
+        for name in ("regularization", "alpha", "bm25_k1", "half_life_days"):
+            if getattr(self, name) <= 0:
+                raise ValidationError(f"{name} must be positive", {"field": name})
+        if not 0 <= self.bm25_b <= 1:
+            raise ValidationError("bm25_b must be between 0 and 1", {"field": "bm25_b"})
