@@ -1,9 +1,9 @@
 """The Azure Functions entry point: exactly one FunctionApp, blueprints registered, no I/O at import."""
 import azure.functions as func
 
-from functions import health, orders
+from functions import catalogue, health, orders, recommendations
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 
-for blueprint in (health.bp, orders.bp):
+for blueprint in (health.bp, orders.bp, recommendations.bp, catalogue.bp):
     app.register_functions(blueprint)

@@ -68,3 +68,23 @@ def order_service():
 def health_service():
     from shared.services.health import HealthService
     return _get("health_service", lambda: HealthService(store))
+
+
+def model_registry():
+    from shared.services.models import ModelRegistry
+    return _get("model_registry", lambda: ModelRegistry(store()))
+
+
+def model_cache():
+    from shared.services.model_cache import ModelCache
+    return _get("model_cache", lambda: ModelCache(store(), settings().model_refresh_seconds))
+
+
+def catalogue():
+    from shared.services.catalogue import Catalogue
+    return _get("catalogue", lambda: Catalogue(store()))
+
+
+def recommendation_service():
+    from shared.services.recommendations import RecommendationService
+    return _get("recommendation_service", lambda: RecommendationService(store(), model_cache(), catalogue()))

@@ -24,12 +24,15 @@ CREATE TABLE IF NOT EXISTS documents (
     id TEXT NOT NULL,
     body TEXT NOT NULL,
     seq INTEGER NOT NULL,
+    expires REAL,
     PRIMARY KEY (container, pk, id)
 );
 CREATE INDEX IF NOT EXISTS documents_feed ON documents (container, seq);
 CREATE TABLE IF NOT EXISTS sequence (one INTEGER PRIMARY KEY CHECK (one = 1), value INTEGER NOT NULL);
 INSERT OR IGNORE INTO sequence (one, value) VALUES (1, 0);
 """
+_INSERT = "INSERT OR REPLACE INTO documents (container, pk, id, body, seq, expires) VALUES (?, ?, ?, ?, ?, ?)"
+_LIVE = "(expires IS NULL OR expires > ((julianday('now') - 2440587.5) * 86400.0))"
 _OPS = {"=": "=", "!=": "!=", ">": ">", ">=": ">=", "<": "<", "<=": "<="}
 _SESSION_PREFIX = "sqlite:"
 _SCAN_BATCH = 2000
@@ -77,7 +80,7 @@ class SqliteStore:
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                row = conn.execute("SELECT body FROM documents WHERE container=? AND pk=? AND id=?",
+                row = conn.execute(f"SELECT body FROM documents WHERE container=? AND pk=? AND id=? AND {_LIVE}",
                                    (container, pk, doc_id)).fetchone()
                 if mode == "create" and row is not None:
                     raise ConflictError(f"{container} document {doc_id!r} already exists")
@@ -88,8 +91,8 @@ class SqliteStore:
                         raise PreconditionFailedError(f"{container} document {doc_id!r} was changed by someone else")
                 seq = conn.execute("UPDATE sequence SET value = value + 1 WHERE one = 1 RETURNING value").fetchone()[0]
                 stored = _stamp(doc)
-                conn.execute("INSERT OR REPLACE INTO documents (container, pk, id, body, seq) VALUES (?, ?, ?, ?, ?)",
-                             (container, pk, doc_id, json.dumps(stored, separators=(",", ":")), seq))
+                conn.execute(_INSERT, (container, pk, doc_id, json.dumps(stored, separators=(",", ":")), seq,
+                                       _expires(stored)))
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -119,9 +122,9 @@ class SqliteStore:
                     doc_id, pk = _identity(container, doc)
                     seq = conn.execute(
                         "UPDATE sequence SET value = value + 1 WHERE one = 1 RETURNING value").fetchone()[0]
-                    conn.execute(
-                        "INSERT OR REPLACE INTO documents (container, pk, id, body, seq) VALUES (?, ?, ?, ?, ?)",
-                        (container, pk, doc_id, json.dumps(_stamp(doc), separators=(",", ":")), seq))
+                    stored = _stamp(doc)
+                    conn.execute(_INSERT, (container, pk, doc_id, json.dumps(stored, separators=(",", ":")), seq,
+                                           _expires(stored)))
                     count += 1
                 conn.execute("COMMIT")
             except BaseException:
@@ -133,7 +136,7 @@ class SqliteStore:
 
     def read(self, container: str, doc_id: str, partition_key: str, *, session_token: str | None = None) -> Document:
         check_session_token(session_token)
-        row = self._conn().execute("SELECT body FROM documents WHERE container=? AND pk=? AND id=?",
+        row = self._conn().execute(f"SELECT body FROM documents WHERE container=? AND pk=? AND id=? AND {_LIVE}",
                                    (container, partition_key, doc_id)).fetchone()
         if row is None:
             raise NotFoundError(f"{container} document {doc_id!r} not found")
@@ -185,6 +188,10 @@ class SqliteStore:
             (container, after_seq, limit)).fetchall()
         return [(seq, json.loads(body)) for seq, body in rows]
 
+    def purge_expired(self) -> int:
+        return self._conn().execute("DELETE FROM documents WHERE expires IS NOT NULL AND expires <= "
+                                    "((julianday('now') - 2440587.5) * 86400.0)").rowcount
+
     def latest_sequence(self, container: str) -> int:
         row = self._conn().execute("SELECT max(seq) FROM documents WHERE container=?", (container,)).fetchone()
         return row[0] or 0
@@ -215,8 +222,16 @@ def _stamp(doc: Document) -> Document:
     return stored
 
 
+def _expires(doc: Document) -> float | None:
+    # Cosmos semantics: a positive `ttl` (seconds) expires the document that long after its last write.
+    ttl = doc.get("ttl")
+    if isinstance(ttl, (int, float)) and not isinstance(ttl, bool) and ttl > 0:
+        return doc[TIMESTAMP] + ttl
+    return None
+
+
 def _select(container: str, query: Query) -> tuple[str, list]:
-    sql = "SELECT body FROM documents WHERE container = ?"
+    sql = f"SELECT body FROM documents WHERE container = ? AND {_LIVE}"
     params: list = [container]
     if query.partition_key is not None:
         sql += " AND pk = ?"

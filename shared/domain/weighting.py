@@ -44,4 +44,5 @@ def bm25_matrix(raw_csr, item_idf: np.ndarray, k1: float, b: float):
     per_entry_length = np.repeat(lengths, np.diff(matrix.indptr))
     data = matrix.data
     matrix.data = data * (k1 + 1.0) / (k1 * per_entry_length + data) * item_idf[matrix.indices]
+    matrix.eliminate_zeros()  # an idf of 0 (bought by everyone) carries no preference
     return matrix.astype(np.float32), float(mean)

@@ -117,3 +117,20 @@ def test_write_returns_a_session_token_that_reads_accept(store):
 
 def test_ping(store):
     assert store.ping().backend in ("sqlite", "cosmos")
+
+
+def test_a_document_with_ttl_expires(store):
+    import time
+    store.upsert(TRAINING_RUNS, {"id": "short", "ttl": 1})
+    store.upsert(TRAINING_RUNS, {"id": "long", "ttl": 3600})
+    assert store.read(TRAINING_RUNS, "short", "short")["id"] == "short"
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            store.read(TRAINING_RUNS, "short", "short")
+        except NotFoundError:
+            break
+        time.sleep(0.5)
+    else:
+        raise AssertionError("a document with ttl 1 was still there after 10 s")
+    assert [doc["id"] for doc in store.scan(TRAINING_RUNS)] == ["long"]

@@ -1,0 +1,61 @@
+"""Recommendations: GET /api/users/{user_id}/recommendations, /api/products/{product_id}/similar,
+/api/recommendations/popular."""
+from __future__ import annotations
+
+import azure.functions as func
+
+from functions.http import ensure_shopper, handles_errors, int_param, json_response, route_param, session_token
+from shared import bootstrap
+from shared.domain.errors import ValidationError
+
+bp = func.Blueprint()
+
+
+def _list_param(req: func.HttpRequest, name: str) -> tuple[str, ...]:
+    """Repeatable (?category=a&category=b) or comma-separated; the worker keeps only the last repeat, so
+    the local host and Azure both pass commas through intact."""
+    raw = req.params.get(name)
+    if not raw:
+        return ()
+    values = tuple(value.strip() for value in raw.split(",") if value.strip())
+    if len(values) > 100:
+        raise ValidationError(f"{name} takes at most 100 values", {"field": name})
+    return values
+
+
+def _bool_param(req: func.HttpRequest, name: str) -> bool:
+    raw = (req.params.get(name) or "false").lower()
+    if raw not in ("true", "false", "1", "0"):
+        raise ValidationError(f"{name} must be true or false", {"field": name})
+    return raw in ("true", "1")
+
+
+@bp.function_name("user_recommendations")
+@bp.route(route="users/{user_id}/recommendations", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@handles_errors
+def user_recommendations(req: func.HttpRequest) -> func.HttpResponse:
+    user_id = route_param(req, "user_id")
+    ensure_shopper(req, user_id)
+    result = bootstrap.recommendation_service().for_user(
+        user_id, k=int_param(req, "k", 10, 1, 100), categories=_list_param(req, "category"),
+        exclude=_list_param(req, "exclude"), include_purchased=_bool_param(req, "includePurchased"),
+        session_token=session_token(req))
+    return json_response(result)
+
+
+@bp.function_name("similar_products")
+@bp.route(route="products/{product_id}/similar", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@handles_errors
+def similar_products(req: func.HttpRequest) -> func.HttpResponse:
+    result = bootstrap.recommendation_service().similar(route_param(req, "product_id"),
+                                                        k=int_param(req, "k", 10, 1, 100))
+    return json_response(result)
+
+
+@bp.function_name("popular_products")
+@bp.route(route="recommendations/popular", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@handles_errors
+def popular_products(req: func.HttpRequest) -> func.HttpResponse:
+    result = bootstrap.recommendation_service().popular(k=int_param(req, "k", 10, 1, 100),
+                                                        categories=_list_param(req, "category"))
+    return json_response(result)

@@ -1,0 +1,86 @@
+"""Orders -> the user x product matrix of time-decayed counts (step 1 of shared.domain.weighting), plus what
+the serving side needs to fold in orders that arrive after training (reference time, received cutoff, and
+the ids of orders received just before the cutoff)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import numpy as np
+from scipy import sparse
+
+from shared.domain.model_docs import FOLD_IN_OVERLAP_SECONDS
+from shared.domain.validation import format_timestamp
+from shared.domain.weighting import SECONDS_PER_DAY, decay
+
+
+def to_epoch_seconds(timestamps) -> np.ndarray:
+    """Fixed-width UTC ISO strings ('...Z') -> float seconds, vectorized."""
+    values = np.asarray([stamp.rstrip("Z") for stamp in timestamps], dtype="datetime64[ms]")
+    return values.astype(np.int64) / 1000.0
+
+
+def from_epoch_seconds(seconds: float) -> str:
+    from datetime import datetime, timezone
+    return format_timestamp(datetime.fromtimestamp(seconds, tz=timezone.utc))
+
+
+@dataclass
+class Interactions:
+    user_ids: list[str]
+    product_ids: list[str]
+    raw: sparse.csr_matrix                     # decayed counts, users x products
+    reference_time: str                        # newest createdAt: ages are measured back from here
+    received_through: str                      # newest receivedAt: later orders are folded in at serving
+    recent_order_ids: dict[str, list[str]] = field(default_factory=dict)
+    orders: int = 0
+    lines: int = 0
+
+    @property
+    def buyers_per_product(self) -> np.ndarray:
+        return np.diff(self.raw.tocsc().indptr)
+
+
+def collect(orders: Iterable[dict], half_life_days: float,
+            overlap_seconds: float = FOLD_IN_OVERLAP_SECONDS) -> Interactions:
+    """One pass over order documents; each order line adds a decayed unit to (user, product)."""
+    user_index: dict[str, int] = {}
+    product_index: dict[str, int] = {}
+    rows: list[int] = []
+    cols: list[int] = []
+    line_created: list[str] = []
+    order_users: list[int] = []
+    order_ids: list[str] = []
+    order_received: list[str] = []
+    for order in orders:
+        user = user_index.setdefault(order["userId"], len(user_index))
+        created = order["createdAt"]
+        for line in order["items"]:
+            rows.append(user)
+            cols.append(product_index.setdefault(line["productId"], len(product_index)))
+            line_created.append(created)
+        order_users.append(user)
+        order_ids.append(order["id"])
+        order_received.append(order.get("receivedAt") or created)
+    if not rows:
+        empty = sparse.csr_matrix((0, 0), dtype=np.float32)
+        return Interactions([], [], empty, format_timestamp_now(), format_timestamp_now())
+    created_seconds = to_epoch_seconds(line_created)
+    reference = created_seconds.max()
+    weights = decay((reference - created_seconds) / SECONDS_PER_DAY, half_life_days)
+    raw = sparse.coo_matrix((weights, (np.asarray(rows), np.asarray(cols))),
+                            shape=(len(user_index), len(product_index))).tocsr()
+    raw.sum_duplicates()
+    received = to_epoch_seconds(order_received)
+    through = received.max()
+    users = list(user_index)
+    recent: dict[str, list[str]] = {}
+    for position in np.nonzero(received >= through - overlap_seconds)[0]:
+        recent.setdefault(users[order_users[position]], []).append(order_ids[position])
+    return Interactions(users, list(product_index), raw.astype(np.float32), from_epoch_seconds(reference),
+                        from_epoch_seconds(through), recent, len(order_ids), len(rows))
+
+
+def format_timestamp_now() -> str:
+    from datetime import datetime, timezone
+    return format_timestamp(datetime.now(timezone.utc))

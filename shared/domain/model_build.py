@@ -1,0 +1,62 @@
+"""Trained factors -> the model documents of shared.domain.model_docs (the local trainer's writer; the Spark
+job builds the same documents on its side)."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Iterator
+
+import numpy as np
+
+from shared.domain import model_docs
+from shared.domain.interactions import Interactions
+from shared.domain.similarity import top_k_similar
+from shared.domain.training_params import TrainingParams
+from shared.domain.validation import format_timestamp
+from shared.domain.weighting import idf
+
+
+def item_idf(data: Interactions) -> np.ndarray:
+    return idf(data.buyers_per_product, len(data.user_ids))
+
+
+def model_documents(version: str, data: Interactions, item_factors: np.ndarray, params: TrainingParams) -> list[dict]:
+    """Product shards, similar-product shards and popularity (everything but user vectors and the manifest)."""
+    docs = list(model_docs.product_shards(version, data.product_ids, item_factors, item_idf(data)))
+    neighbours, scores = top_k_similar(item_factors, params.similar_k)
+    ids = data.product_ids
+    similar = {ids[row]: [[ids[col], round(float(score), 5)] for col, score in zip(neighbours[row], scores[row])]
+               for row in range(len(ids))}
+    docs += list(model_docs.similar_shards(version, similar))
+    buyers = data.buyers_per_product
+    top = np.argsort(-buyers, kind="stable")[:params.popular_k]
+    docs.append(model_docs.popularity_doc(version, ((ids[i], float(buyers[i])) for i in top)))
+    return docs
+
+
+def user_documents(version: str, data: Interactions, user_factors: np.ndarray) -> Iterator[dict]:
+    raw = data.raw
+    for row, user_id in enumerate(data.user_ids):
+        start, end = raw.indptr[row], raw.indptr[row + 1]
+        interactions = {data.product_ids[col]: float(value)
+                        for col, value in zip(raw.indices[start:end], raw.data[start:end])}
+        yield model_docs.user_vector_doc(version, user_id, user_factors[row], interactions, data.reference_time,
+                                         data.received_through, data.recent_order_ids.get(user_id, []))
+
+
+def manifest(version: str, data: Interactions, params: TrainingParams, trainer: str, fold_in: dict,
+             mean_row_sum: float, shards: dict, timings: dict, ttl: int | None = None) -> dict:
+    doc = {
+        "id": model_docs.MANIFEST_ID, "modelVersion": version, "type": "manifest",
+        "schemaVersion": model_docs.SCHEMA_VERSION, "state": "complete", "trainer": trainer,
+        "createdAt": format_timestamp(datetime.now(timezone.utc)),
+        "params": params.to_json(), "foldIn": fold_in,
+        "counts": {"users": len(data.user_ids), "products": len(data.product_ids),
+                   "interactions": int(data.raw.nnz), "orders": data.orders},
+        "weighting": {"meanRowSum": float(mean_row_sum), "users": len(data.user_ids)},
+        "decayReference": data.reference_time, "receivedThrough": data.received_through,
+        "shards": shards, "timings": {key: round(value, 3) for key, value in timings.items()},
+        "metrics": None,
+    }
+    if ttl:
+        doc["ttl"] = ttl
+    return doc

@@ -1,0 +1,103 @@
+"""The serving side's view of the active model: product vectors, Y^T Y and popularity held in memory per
+model version; the active pointer re-read at most every `refresh_seconds`. Loading a new version happens
+off to the side and replaces the old one in a single assignment, so a request sees one model or the other."""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from shared.domain import model_docs
+from shared.domain.errors import NotFoundError
+from shared.domain.foldin import FoldInModel
+from shared.domain.interactions import to_epoch_seconds
+from shared.domain.ports import MODELS, DocumentStore, Query
+
+
+@dataclass
+class LoadedModel:
+    version: str
+    manifest: dict
+    product_ids: list[str]
+    index: dict[str, int]
+    fold_in: FoldInModel
+    popular: list[tuple[str, float]]
+    decay_reference_seconds: float
+    half_life_days: float
+    _similar: dict | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def vectors(self) -> np.ndarray:
+        return self.fold_in.vectors
+
+    def similar(self, store: DocumentStore) -> dict[str, list]:
+        """Similar-product lists, loaded on first use (only the similar-products endpoint needs them)."""
+        if self._similar is None:
+            with self._lock:
+                if self._similar is None:
+                    merged: dict[str, list] = {}
+                    for doc in store.scan(MODELS, Query(partition_key=self.version)):
+                        if doc.get("type") == "similarShard":
+                            merged.update(doc["items"])
+                    self._similar = merged
+        return self._similar
+
+
+def load_model(store: DocumentStore, version: str) -> LoadedModel:
+    manifest = store.read(MODELS, model_docs.MANIFEST_ID, version)
+    factors = int(manifest["params"]["factors"])
+    shards, popular = [], []
+    for doc in store.scan(MODELS, Query(partition_key=version)):
+        if doc.get("type") == "productShard":
+            shards.append(doc)
+        elif doc.get("type") == "popularity":
+            popular = [(item["productId"], item["score"]) for item in doc["items"]]
+    shards.sort(key=lambda doc: doc["index"])
+    if len(shards) != manifest["shards"]["products"]:
+        raise NotFoundError(f"model {version} is missing product shards")
+    product_ids = [pid for doc in shards for pid in doc["productIds"]]
+    vectors = np.ascontiguousarray(np.concatenate([model_docs.decode_vectors(doc["vectors"], factors)
+                                                   for doc in shards]))
+    idf = np.asarray([value for doc in shards for value in doc["idf"]], dtype=np.float64)
+    params, fold = manifest["params"], manifest["foldIn"]
+    as64 = vectors.astype(np.float64)
+    fold_in = FoldInModel(vectors, as64.T @ as64, idf, float(manifest["weighting"]["meanRowSum"]),
+                          float(params["regularization"]), float(params["alpha"]), float(params["bm25_k1"]),
+                          float(params["bm25_b"]), int(fold["confidenceOffset"]),
+                          fold["regularizationScaling"] == "count")
+    return LoadedModel(version, manifest, product_ids, {pid: i for i, pid in enumerate(product_ids)}, fold_in,
+                       popular, float(to_epoch_seconds([manifest["decayReference"]])[0]),
+                       float(params["half_life_days"]))
+
+
+class ModelCache:
+    def __init__(self, store: DocumentStore, refresh_seconds: float = 5.0):
+        self._store = store
+        self._refresh = refresh_seconds
+        self._model: LoadedModel | None = None
+        self._checked_at = float("-inf")
+        self._lock = threading.Lock()
+
+    def current(self) -> LoadedModel | None:
+        if time.monotonic() - self._checked_at >= self._refresh:
+            with self._lock:
+                if time.monotonic() - self._checked_at >= self._refresh:
+                    self._model = self._load_active()
+                    self._checked_at = time.monotonic()
+        return self._model
+
+    def invalidate(self) -> None:
+        self._checked_at = float("-inf")
+
+    def _load_active(self) -> LoadedModel | None:
+        try:
+            pointer = self._store.read(MODELS, model_docs.ACTIVE_POINTER_ID, model_docs.ACTIVE_POINTER_ID)
+        except NotFoundError:
+            return None
+        version = pointer["activeVersion"]
+        if self._model is not None and self._model.version == version:
+            return self._model
+        return load_model(self._store, version)

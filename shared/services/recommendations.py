@@ -1,0 +1,128 @@
+"""Recommendations at request time: the user's vector re-solved from the model and every order they placed
+(including the one a moment ago), scored against all products, filtered and ranked."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import numpy as np
+
+from shared.domain.errors import NotFoundError, ValidationError
+from shared.domain.foldin import decayed_counts, solve_user
+from shared.domain.interactions import to_epoch_seconds
+from shared.domain.model_docs import FOLD_IN_OVERLAP_SECONDS, decode_vectors
+from shared.domain.ports import ORDERS, USER_VECTORS, DocumentStore, Filter, Query
+from shared.domain.ranking import top_k
+from shared.domain.validation import check_id, format_timestamp
+from shared.services.catalogue import Catalogue
+from shared.services.model_cache import LoadedModel, ModelCache
+
+MAX_K = 100
+MAX_ORDERS_READ = 1000   # a user's history beyond this many newest orders is left to the trained vector
+
+
+class RecommendationService:
+    def __init__(self, store: DocumentStore, models: ModelCache, catalogue: Catalogue):
+        self._store = store
+        self._models = models
+        self._catalogue = catalogue
+
+    def for_user(self, user_id: str, k: int = 10, categories: tuple[str, ...] = (), exclude: tuple[str, ...] = (),
+                 include_purchased: bool = False, session_token: str | None = None) -> dict:
+        check_id(user_id, "userId")
+        _check_k(k)
+        model = self._models.current()
+        if model is None:
+            return self._response(user_id, [], None, "popular")
+        vector, bought = self._user_state(model, user_id, session_token)
+        excluded = [model.index[pid] for pid in exclude if pid in model.index]
+        if not include_purchased:
+            excluded += bought
+        if vector is None:
+            return self._response(user_id, self._popular(model, k, categories, set(exclude) | (
+                set() if include_purchased else {model.product_ids[i] for i in bought})), model.version, "popular")
+        scores = model.vectors @ vector
+        mask = self._catalogue.unavailable_mask(model.version, model.product_ids, tuple(sorted(categories)))
+        if mask is not None:
+            excluded += np.flatnonzero(mask).tolist()
+        best = top_k(scores, k, np.asarray(excluded, dtype=np.int64))
+        items = [(model.product_ids[i], float(scores[i])) for i in best]
+        return self._response(user_id, items, model.version, "personalized")
+
+    def _user_state(self, model: LoadedModel, user_id: str, session_token: str | None):
+        """(vector or None for cold start, indices of products bought) from the user's vector document and
+        the orders that document does not cover yet."""
+        try:
+            doc = self._store.read(USER_VECTORS, user_id, user_id, session_token=session_token)
+        except NotFoundError:
+            doc = None
+        filters = ()
+        if doc is not None:
+            since = to_epoch_seconds([doc["receivedThrough"]])[0] - FOLD_IN_OVERLAP_SECONDS
+            filters = (Filter("receivedAt", ">", format_timestamp(datetime.fromtimestamp(since, timezone.utc))),)
+        query = Query(partition_key=user_id, filters=filters, order_by="receivedAt", descending=True,
+                      limit=MAX_ORDERS_READ)
+        seen = set(doc["recentOrderIds"]) if doc else set()
+        orders = [order for order in self._store.query(ORDERS, query, session_token=session_token).items
+                  if order["id"] not in seen]
+        raw: dict[int, float] = {}
+        if doc is not None:
+            raw = {model.index[pid]: value for pid, value in doc["interactions"].items() if pid in model.index}
+        created = to_epoch_seconds([order["createdAt"] for order in orders]) if orders else []
+        lines = [(model.index[line["productId"]], when) for order, when in zip(orders, created)
+                 for line in order["items"] if line["productId"] in model.index]
+        for index, value in decayed_counts(lines, model.decay_reference_seconds, model.half_life_days).items():
+            raw[index] = raw.get(index, 0.0) + value
+        if not raw:
+            return None, []
+        if doc is not None and not lines and doc["modelVersion"] == model.version:
+            vector = decode_vectors(doc["vector"], model.vectors.shape[1])[0]
+        else:
+            vector = solve_user(model.fold_in, raw)
+        return vector, list(raw)
+
+    def popular(self, k: int = 10, categories: tuple[str, ...] = ()) -> dict:
+        _check_k(k)
+        model = self._models.current()
+        items = self._popular(model, k, categories, set()) if model else []
+        return {"items": [self._item(pid, score) for pid, score in items],
+                "modelVersion": model.version if model else None, "generatedAt": _now()}
+
+    def similar(self, product_id: str, k: int = 10) -> dict:
+        check_id(product_id, "productId")
+        _check_k(k)
+        model = self._models.current()
+        if model is None or product_id not in model.index:
+            raise NotFoundError(f"product {product_id!r} is not in the active model")
+        neighbours = model.similar(self._store).get(product_id, [])
+        mask = self._catalogue.unavailable_mask(model.version, model.product_ids, ())
+        items = [(pid, score) for pid, score in neighbours
+                 if mask is None or pid not in model.index or not mask[model.index[pid]]][:k]
+        return {"productId": product_id, "items": [self._item(pid, score) for pid, score in items],
+                "modelVersion": model.version, "generatedAt": _now()}
+
+    def _popular(self, model: LoadedModel, k: int, categories, skip: set[str]) -> list[tuple[str, float]]:
+        mask = self._catalogue.unavailable_mask(model.version, model.product_ids, tuple(sorted(categories)))
+        chosen = []
+        for pid, score in model.popular:
+            if pid in skip or (mask is not None and pid in model.index and mask[model.index[pid]]):
+                continue
+            chosen.append((pid, score))
+            if len(chosen) == k:
+                break
+        return chosen
+
+    def _item(self, product_id: str, score: float) -> dict:
+        return {"productId": product_id, "score": round(score, 6), **self._catalogue.describe(product_id)}
+
+    def _response(self, user_id, items, version, strategy) -> dict:
+        return {"userId": user_id, "items": [self._item(pid, score) for pid, score in items],
+                "modelVersion": version, "strategy": strategy, "generatedAt": _now()}
+
+
+def _check_k(k: int) -> None:
+    if not 1 <= k <= MAX_K:
+        raise ValidationError(f"k must be between 1 and {MAX_K}", {"field": "k"})
+
+
+def _now() -> str:
+    return format_timestamp(datetime.now(timezone.utc))
