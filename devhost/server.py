@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import azure.functions as func
 from aiohttp import web
@@ -34,6 +35,7 @@ class HostKeys:
 class LocalHost:
     def __init__(self, app: func.FunctionApp, store, settings, keys: HostKeys, route_prefix: str = "api",
                  workers: int = 32):
+        export_settings(settings)
         self.functions = app.get_functions()  # once per process: a second call raises (library bug)
         self.routes = build_routes(self.functions, route_prefix)
         self.store = store
@@ -115,6 +117,14 @@ class LocalHost:
             if kind != "httpTrigger":
                 lines.append(f"  {function.get_function_name()}: {kind}")
         return lines
+
+
+def export_settings(settings) -> None:
+    """In Azure every app setting is an environment variable, defaults included (`%NAME%` in bindings
+    resolves against them); make it so here too."""
+    for item in fields(settings):
+        value = getattr(settings, item.name)
+        os.environ.setdefault(item.metadata["env"], str(value).lower() if isinstance(value, bool) else str(value))
 
 
 def _to_aiohttp(result) -> web.Response:

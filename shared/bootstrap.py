@@ -72,7 +72,7 @@ def health_service():
 
 def model_registry():
     from shared.services.models import ModelRegistry
-    return _get("model_registry", lambda: ModelRegistry(store()))
+    return _get("model_registry", lambda: ModelRegistry(store(), settings().model_ttl_seconds))
 
 
 def model_cache():
@@ -88,3 +88,28 @@ def catalogue():
 def recommendation_service():
     from shared.services.recommendations import RecommendationService
     return _get("recommendation_service", lambda: RecommendationService(store(), model_cache(), catalogue()))
+
+
+def trainer():
+    return _get("trainer", lambda: build_trainer(settings(), store()))
+
+
+def build_trainer(config: Settings, document_store: DocumentStore):
+    """The one factory that picks the trainer from TRAINER_BACKEND."""
+    if config.trainer_backend == "databricks":
+        from shared.adapters.databricks_trainer import build_databricks_trainer
+        return build_databricks_trainer(config)
+    from shared.adapters.local_trainer import LocalTrainer
+    return LocalTrainer(document_store, config.training_threads, config.model_ttl_seconds)
+
+
+def training_service():
+    from shared.domain.retrain_policy import RetrainPolicy
+    from shared.services.training import TrainingService
+
+    def build():
+        config = settings()
+        policy = RetrainPolicy(config.retrain_min_new_orders, config.retrain_min_interval_seconds,
+                               config.retrain_full_interval_seconds)
+        return TrainingService(store(), trainer(), model_registry(), policy)
+    return _get("training_service", build)

@@ -50,6 +50,7 @@ class Settings:
     retrain_min_new_orders: int = _setting("RETRAIN_MIN_NEW_ORDERS", 100, low=1)
     retrain_min_interval_seconds: int = _setting("RETRAIN_MIN_INTERVAL_SECONDS", 3600, low=0)
     retrain_full_interval_seconds: int = _setting("RETRAIN_FULL_INTERVAL_SECONDS", 86400, low=0)
+    reconcile_schedule: str = _setting("RECONCILE_SCHEDULE", "*/10 * * * * *")
     model_ttl_seconds: int = _setting("MODEL_TTL_SECONDS", 7 * 86400, low=0)
     model_refresh_seconds: float = _setting("MODEL_REFRESH_SECONDS", 5.0, low=0)
 

@@ -85,7 +85,7 @@ class LocalTrainer:
         self._lock = threading.Lock()
 
     def submit(self, request: TrainingRequest) -> str:
-        run_id = f"local-{request.id}"
+        run_id = f"local-{request.model_version}"
         with self._lock:
             if run_id in self._runs:
                 return run_id  # idempotent on the request id
@@ -111,6 +111,9 @@ class LocalTrainer:
             known = self._runs.get(run_id)
         if known is not None:
             return known
+        version = run_id.removeprefix("local-")
+        if has_manifest(self._store, version):  # finished before this host restarted
+            return RunStatus(SUCCEEDED)
         return RunStatus(FAILED, "the run is unknown to this host (it restarted while training); retrain")
 
     def wait(self, timeout: float | None = None) -> None:

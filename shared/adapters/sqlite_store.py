@@ -11,6 +11,7 @@ import sqlite3
 import threading
 import time
 import uuid
+from dataclasses import replace
 from typing import Iterable, Iterator
 
 from shared.domain.errors import (ConflictError, NotFoundError, PreconditionFailedError, UnavailableError,
@@ -196,8 +197,9 @@ class SqliteStore:
         row = self._conn().execute("SELECT max(seq) FROM documents WHERE container=?", (container,)).fetchone()
         return row[0] or 0
 
-    def count(self, container: str) -> int:
-        return self._conn().execute("SELECT count(*) FROM documents WHERE container=?", (container,)).fetchone()[0]
+    def count(self, container: str, query: Query | None = None) -> int:
+        sql, params = _select(container, replace(query or Query(), order_by=None, limit=None))
+        return self._conn().execute(sql.replace("SELECT body", "SELECT count(*)", 1), params).fetchone()[0]
 
 
 def check_session_token(token: str | None) -> None:

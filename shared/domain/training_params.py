@@ -12,12 +12,12 @@ from shared.domain.errors import ValidationError
 class TrainingParams:
     factors: int = 64
     iterations: int = 15
-    regularization: float = 0.05
+    regularization: float = 0.5
     alpha: float = 1.0
     # Interaction weighting (shared.domain.weighting): BM25 over time-decayed counts.
     bm25_k1: float = 100.0
     bm25_b: float = 0.8
-    half_life_days: float = 90.0
+    half_life_days: float = 30.0
     similar_k: int = 20
     popular_k: int = 1000
     seed: int = 42

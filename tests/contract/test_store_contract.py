@@ -107,6 +107,14 @@ def test_upsert_many_and_scan(store):
     assert sorted(doc["n"] for doc in filtered) == [20, 21, 22, 23, 24]
 
 
+def test_count_with_and_without_filters(store):
+    for number in range(6):
+        store.create(ORDERS, order(f"u{number % 2}", f"o{number}", f"2024-01-0{number + 1}T00:00:00.000Z"))
+    assert store.count(ORDERS) == 6
+    assert store.count(ORDERS, Query(filters=(Filter("createdAt", ">", "2024-01-03T00:00:00.000Z"),))) == 3
+    assert store.count(ORDERS, Query(partition_key="u0")) == 3
+
+
 def test_write_returns_a_session_token_that_reads_accept(store):
     written = store.create(ORDERS, order("u1", "o1", "2024-01-01T00:00:00.000Z"))
     token = written.session_token

@@ -1,0 +1,149 @@
+"""Training requests: recorded as documents (an outbox) before they are submitted, with deterministic ids
+that double as the trainer's idempotency token; the change feed handler and the reconcile timer both drive
+them forward, and nothing is lost when a trainer is down: what cannot be done now stays recorded."""
+from __future__ import annotations
+
+import logging
+import time
+
+from shared.domain import errors
+from shared.domain.interactions import to_epoch_seconds
+from shared.domain.ports import ORDERS, TRAINING_RUNS, DocumentStore, Filter, Query
+from shared.domain.retrain_policy import RetrainFacts, RetrainPolicy, backoff_seconds, decide
+from shared.domain.training import Trainer, TrainingRequest, model_version_for, request_id
+from shared.domain.training_params import TrainingParams
+from shared.services.models import ModelRegistry
+from shared.services.training_requests import ACTIVE_STATES, TrainingRequests, new_request_doc, now_iso
+
+log = logging.getLogger("training")
+
+
+class TrainingService:
+    def __init__(self, store: DocumentStore, trainer: Trainer, registry: ModelRegistry, policy: RetrainPolicy,
+                 params: TrainingParams | None = None, clock=time.time, manifest_grace_seconds: float = 900):
+        self._store = store
+        self._trainer = trainer
+        self._registry = registry
+        self._policy = policy
+        self._params = params or TrainingParams()
+        self._clock = clock
+        self._grace = manifest_grace_seconds
+        self.requests = TrainingRequests(store)
+
+    # -- deciding ---------------------------------------------------------------------------------------
+    def on_orders(self, count: int) -> dict | None:
+        """Called for every change feed batch. Idempotent: it only looks at the store, never at the batch,
+        so a batch delivered twice decides the same way and lands on the same request id."""
+        return self.maybe_request()
+
+    def maybe_request(self) -> dict | None:
+        cutoff = self._data_cutoff()
+        recent = self.requests.recent(limit=50)
+        facts = RetrainFacts(
+            now=self._clock(),
+            new_orders=self._store.count(ORDERS, Query(filters=(Filter("receivedAt", ">", cutoff),))),
+            last_started_at=_seconds(recent[0]["createdAt"]) if recent else None,
+            model_created_at=self._active_model_created_at(),
+            in_flight=any(doc["state"] in ACTIVE_STATES for doc in recent))
+        reason = decide(self._policy, facts)
+        if reason is None:
+            return None
+        attempt = sum(1 for doc in recent if doc.get("window") == cutoff and doc["state"] == "failed")
+        return self.record(reason, window=cutoff, key=f"{reason}:{cutoff}:{attempt}")
+
+    def record(self, reason: str, window: str, key: str, params: TrainingParams | None = None) -> dict:
+        """Create the request document (or find the one a concurrent or repeated call created), then try to
+        submit it once; failures to submit are left for the reconcile timer."""
+        identifier = request_id(key)
+        created = now_iso(self._clock())
+        doc = new_request_doc(identifier, model_version_for(identifier, created), reason, window,
+                              params or self._params, created)
+        try:
+            self._store.create(TRAINING_RUNS, doc)
+        except errors.ConflictError:
+            return self.requests.get(identifier)
+        return self.submit(self.requests.get(identifier))
+
+    def manual(self, params: TrainingParams | None = None, key: str | None = None) -> dict:
+        if any(doc["state"] in ACTIVE_STATES for doc in self.requests.recent(limit=50)):
+            raise errors.ConflictError("a training run is already in flight; wait for it or see "
+                                       "GET /api/admin/training-runs")
+        return self.record("manual", self._data_cutoff(), f"manual:{key or now_iso(self._clock())}", params)
+
+    # -- driving requests forward -----------------------------------------------------------------------
+    def submit(self, doc: dict) -> dict:
+        request = TrainingRequest(doc["id"], doc["modelVersion"], TrainingParams.from_json(doc["params"]))
+        try:
+            run_id = self._trainer.submit(request)
+        except errors.UnavailableError as error:
+            attempts = doc.get("attempts", 0) + 1
+            wait = max(backoff_seconds(attempts), error.retry_after or 0)
+            return self.requests.update(doc, attempts=attempts, nextAttemptAt=now_iso(self._clock() + wait),
+                                        lastError=error.message)
+        except errors.PermanentFailureError as error:
+            return self.requests.update(doc, state="failed", error=error.message, finishedAt=now_iso(self._clock()))
+        return self.requests.update(doc, state="submitted", runId=run_id, trainer=self._trainer.name,
+                                    submittedAt=now_iso(self._clock()), lastError=None)
+
+    def reconcile(self) -> dict[str, int]:
+        """One pass of the timer: submit what is due, poll what runs, activate what finished; never waits."""
+        done = {"submitted": 0, "polled": 0, "activated": 0, "failed": 0}
+        for doc in self.requests.recent(limit=50):
+            try:
+                state = doc["state"]
+                if state == "pending" and _seconds(doc.get("nextAttemptAt") or doc["createdAt"]) <= self._clock():
+                    done["submitted"] += self.submit(doc)["state"] == "submitted"
+                elif state in ("submitted", "running", "succeeded"):
+                    done["polled"] += 1
+                    outcome = self._follow(doc)["state"]
+                    done["activated"] += outcome == "activated"
+                    done["failed"] += outcome == "failed"
+            except errors.PreconditionFailedError:
+                continue  # another instance moved this request on at the same time
+            except errors.UnavailableError as error:
+                log.warning("reconcile: %s stays %s: %s", doc["id"], doc["state"], error.message)
+        self.maybe_request()
+        return done
+
+    def _follow(self, doc: dict) -> dict:
+        status = self._trainer.status(doc["runId"])
+        now = self._clock()
+        if status.state == "failed":
+            return self.requests.update(doc, state="failed", error=status.message, finishedAt=now_iso(now))
+        if status.state != "succeeded":
+            return self.requests.update(doc, state="running") if status.state == "running" and \
+                doc["state"] != "running" else doc
+        if self._registry.has_manifest(doc["modelVersion"]):
+            self._registry.activate(doc["modelVersion"])
+            return self.requests.update(doc, state="activated", finishedAt=now_iso(now), error=None)
+        finished = doc.get("runFinishedAt") or now_iso(now)
+        if now - _seconds(finished) > self._grace:
+            return self.requests.update(doc, state="failed", finishedAt=now_iso(now),
+                                        error="the run succeeded but wrote no model manifest")
+        return self.requests.update(doc, state="succeeded", runFinishedAt=finished) if \
+            doc["state"] != "succeeded" else doc
+
+    # -- facts ------------------------------------------------------------------------------------------
+    def _data_cutoff(self) -> str:
+        """receivedThrough of the active model: orders after it are 'new'. '' before the first model."""
+        version = self._registry.active_version()
+        if version is None:
+            return ""
+        try:
+            return self._registry.manifest(version)["receivedThrough"]
+        except errors.NotFoundError:
+            return ""
+
+    def _active_model_created_at(self) -> float | None:
+        version = self._registry.active_version()
+        if version is None:
+            return None
+        try:
+            return _seconds(self._registry.manifest(version)["createdAt"])
+        except errors.NotFoundError:
+            return None
+
+
+def _seconds(stamp: str) -> float:
+    return float(to_epoch_seconds([stamp])[0])
+
