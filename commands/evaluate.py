@@ -42,7 +42,7 @@ class Evaluation:
         self.store = bootstrap.store()
         stats, self.catalogue = ImportStats(), {}
         with open_text(path) as handle:
-            orders = list(read_orders(handle, stats, self.catalogue))
+            orders = [body for body, _ in read_orders(handle, stats, self.catalogue)]
         self.split = split_by_time(orders, test_days)
         docs = [parse_order(body).to_document(body["createdAt"]) for body in self.split.train_orders]
         self.store.upsert_many(ORDERS, docs)

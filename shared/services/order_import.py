@@ -54,7 +54,8 @@ def open_text(path: str) -> io.TextIOBase:
 
 
 def read_orders(handle: io.TextIOBase, stats: ImportStats, catalogue: dict) -> Iterator[dict]:
-    """Order request bodies from a CSV (either layout) or JSON lines file; fills `catalogue` from CSV rows."""
+    """(order request body, input rows it came from) from a CSV (either layout) or JSON lines file; fills
+    `catalogue` from CSV rows."""
     first = handle.readline()
     if first.lstrip().startswith("{"):
         yield from _json_lines(first, handle, stats)
@@ -72,7 +73,7 @@ def _json_lines(first: str, handle, stats: ImportStats) -> Iterator[dict]:
             continue
         stats.lines += 1
         try:
-            yield json.loads(line)
+            yield json.loads(line), 1
         except ValueError:
             stats.reject("malformed_json")
 
@@ -137,7 +138,8 @@ def _split(invoice, lines, meta) -> Iterator[dict]:
     user_id, created = meta
     for part, start in enumerate(range(0, len(lines), MAX_ITEMS)):
         order_id = invoice if part == 0 else f"{invoice}-{part + 1}"
-        yield {"orderId": order_id, "userId": user_id, "createdAt": created, "items": lines[start:start + MAX_ITEMS]}
+        part_lines = lines[start:start + MAX_ITEMS]
+        yield {"orderId": order_id, "userId": user_id, "createdAt": created, "items": part_lines}, len(part_lines)
 
 
 def _customer(value) -> str:
@@ -159,8 +161,7 @@ def import_orders(handle, order_service, stats: ImportStats, catalogue: dict, on
     """Validate and store each order as POST /api/orders would; a rejected order counts all its lines."""
     from shared.domain.errors import ConflictError, ValidationError
 
-    for body in read_orders(handle, stats, catalogue):
-        lines = len(body.get("items", [])) if isinstance(body, dict) and isinstance(body.get("items"), list) else 1
+    for body, lines in read_orders(handle, stats, catalogue):
         try:
             placed = order_service.place(body)
         except ConflictError:

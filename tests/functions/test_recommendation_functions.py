@@ -1,0 +1,163 @@
+"""Recommendation functions over a real SQLite store and a really trained model."""
+import json
+from dataclasses import replace
+
+import azure.functions as func
+import pytest
+
+from functions.catalogue import get_product, put_product
+from functions.orders import create_order
+from functions.recommendations import popular_products, similar_products, user_recommendations
+from shared import bootstrap
+from shared.adapters.local_trainer import train_model
+from tests.builders import SMALL, clustered_orders, order_body, store_orders, trained
+
+
+@pytest.fixture
+def serving(wired, settings):
+    bootstrap.override(settings=replace(settings, model_refresh_seconds=0.0), store=wired)
+    return wired
+
+
+def recommend(user, headers=None, **params):
+    response = user_recommendations(func.HttpRequest("GET", f"/api/users/{user}/recommendations",
+                                                     route_params={"user_id": user},
+                                                     params={key: str(value) for key, value in params.items()},
+                                                     headers=headers or {}, body=b""))
+    return response.status_code, json.loads(response.get_body())
+
+
+def post_order(body):
+    response = create_order(func.HttpRequest("POST", "/api/orders", body=json.dumps(body).encode()))
+    return response.status_code, response.headers
+
+
+def bought(user, bodies):
+    return {line["productId"] for body in bodies if body["userId"] == user for line in body["items"]}
+
+
+def test_no_model_yet_is_an_empty_popular_list(serving):
+    status, body = recommend("anyone")
+    assert status == 200 and body["items"] == [] and body["strategy"] == "popular" and body["modelVersion"] is None
+
+
+def test_known_user_gets_personalized_items_from_their_cluster_without_purchases(serving):
+    bodies = clustered_orders()
+    trained(serving, bootstrap.model_registry(), bodies)
+    status, body = recommend("u001", k=5)
+    assert status == 200 and body["strategy"] == "personalized" and len(body["items"]) == 5
+    ids = [item["productId"] for item in body["items"]]
+    assert not set(ids) & bought("u001", bodies)
+    own_cluster_left = {f"p{n:03d}" for n in range(1, 40, 4)} - bought("u001", bodies)
+    assert 0 < len(own_cluster_left) <= 5
+    assert ids[0] in own_cluster_left   # the best pick is from the user's own cluster
+    scores = [item["score"] for item in body["items"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_include_purchased_and_exclude(serving):
+    bodies = clustered_orders()
+    trained(serving, bootstrap.model_registry(), bodies)
+    _, everything = recommend("u002", k=40, includePurchased="true")
+    assert bought("u002", bodies) <= {item["productId"] for item in everything["items"]}
+    _, first = recommend("u002", k=3)
+    skip = first["items"][0]["productId"]
+    _, second = recommend("u002", k=3, exclude=skip)
+    assert skip not in [item["productId"] for item in second["items"]]
+
+
+def test_out_of_stock_and_category_filters_use_the_catalogue(serving):
+    bodies = clustered_orders()
+    trained(serving, bootstrap.model_registry(), bodies)
+    _, before = recommend("u003", k=3)
+    top = before["items"][0]["productId"]
+    for number in range(40):
+        pid = f"p{number:03d}"
+        request = func.HttpRequest("PUT", f"/api/products/{pid}", route_params={"product_id": pid},
+                                   body=json.dumps({"title": pid, "category": "odd" if number % 2 else "even",
+                                                    "inStock": pid != top}).encode())
+        assert put_product(request).status_code == 200
+    _, after = recommend("u003", k=3)
+    assert top not in [item["productId"] for item in after["items"]]
+    assert after["items"][0]["title"] and after["items"][0]["category"] in ("odd", "even")
+    _, even = recommend("u003", k=5, category="even")
+    assert {item["category"] for item in even["items"]} == {"even"}
+
+
+def test_cold_start_falls_back_to_popular_and_excludes_nothing_it_should_not(serving):
+    trained(serving, bootstrap.model_registry(), clustered_orders())
+    status, body = recommend("brand-new", k=5)
+    assert status == 200 and body["strategy"] == "popular" and len(body["items"]) == 5
+    popular = json.loads(popular_products(func.HttpRequest("GET", "/x", params={"k": "5"}, body=b"")).get_body())
+    assert [item["productId"] for item in body["items"]] == [item["productId"] for item in popular["items"]]
+
+
+def test_an_order_changes_the_next_response_at_once(serving):
+    bodies = clustered_orders()
+    trained(serving, bootstrap.model_registry(), bodies)
+    status, headers = post_order(order_body("newbie", ["p000", "p004", "p008"], 70))
+    assert status == 201
+    status, body = recommend("newbie", k=5, headers={"X-Session-Token": headers["X-Session-Token"]})
+    ids = [item["productId"] for item in body["items"]]
+    assert body["strategy"] == "personalized" and not {"p000", "p004", "p008"} & set(ids)
+    assert sum(int(pid[1:]) % 4 == 0 for pid in ids) >= 4
+
+
+def test_a_new_order_of_a_known_user_is_folded_in(serving):
+    bodies = clustered_orders()
+    trained(serving, bootstrap.model_registry(), bodies)
+    _, before = recommend("u005", k=5)
+    # u005 (cluster 1) now buys heavily from cluster 2: the next answer must move towards it.
+    for number in range(4):
+        post_order(order_body("u005", ["p002", "p006", "p010", "p014"], 70 + number, f"switch-{number}"))
+    _, after = recommend("u005", k=5)
+    assert after["items"] != before["items"]
+    assert not {"p002", "p006", "p010", "p014"} & {item["productId"] for item in after["items"]}
+
+
+def test_model_switch_while_serving(serving):
+    bodies = clustered_orders()
+    trained(serving, bootstrap.model_registry(), bodies, version="20240301T000000Z-first001")
+    assert recommend("u001")[1]["modelVersion"] == "20240301T000000Z-first001"
+    train_model(serving, "20240302T000000Z-second01", replace(SMALL, seed=9))
+    assert recommend("u001")[1]["modelVersion"] == "20240301T000000Z-first001"   # trained, not active yet
+    bootstrap.model_registry().activate("20240302T000000Z-second01")
+    assert recommend("u001")[1]["modelVersion"] == "20240302T000000Z-second01"
+
+
+def test_similar_and_popular(serving):
+    trained(serving, bootstrap.model_registry(), clustered_orders())
+    response = similar_products(func.HttpRequest("GET", "/x", route_params={"product_id": "p001"},
+                                                 params={"k": "3"}, body=b""))
+    body = json.loads(response.get_body())
+    assert response.status_code == 200 and len(body["items"]) == 3
+    assert all(int(item["productId"][1:]) % 4 == 1 for item in body["items"])
+    missing = similar_products(func.HttpRequest("GET", "/x", route_params={"product_id": "nope"}, body=b""))
+    assert missing.status_code == 404
+
+
+@pytest.mark.parametrize("params, headers", [
+    ({"k": "0"}, {}), ({"k": "101"}, {}), ({"k": "x"}, {}), ({"includePurchased": "maybe"}, {}),
+    ({}, {"X-Session-Token": "not-a-token"}),
+])
+def test_bad_requests_are_400(serving, params, headers):
+    trained(serving, bootstrap.model_registry(), clustered_orders())
+    status, body = recommend("u001", headers=headers, **params)
+    assert status == 400 and body["error"]["code"] == "validation_error"
+
+
+def test_catalogue_put_validates_and_get_reads(serving):
+    bad = put_product(func.HttpRequest("PUT", "/x", route_params={"product_id": "a"},
+                                       body=json.dumps({"title": "", "colour": 1}).encode()))
+    assert bad.status_code == 400
+    good = put_product(func.HttpRequest("PUT", "/x", route_params={"product_id": "a"},
+                                        body=json.dumps({"title": "A mug", "price": 3.5}).encode()))
+    assert good.status_code == 200
+    got = json.loads(get_product(func.HttpRequest("GET", "/x", route_params={"product_id": "a"}, body=b"")).get_body())
+    assert got == {"productId": "a", "title": "A mug", "category": None, "price": 3.5, "inStock": True}
+
+
+def test_a_signed_in_shopper_reads_only_their_own_recommendations(serving):
+    store_orders(serving, clustered_orders())
+    status, _ = recommend("u001", headers={"X-MS-CLIENT-PRINCIPAL-ID": "u002"})
+    assert status == 403
