@@ -27,3 +27,20 @@ def test_checkerboard_held_out_item_ranks_first(wired):
     result = bootstrap.recommendation_service().for_user("u00", k=3)
     assert result["strategy"] == "personalized"
     assert result["items"][0]["productId"] == "p06"
+
+
+def test_top_k_equals_a_full_sort_on_large_random_catalogues_with_ties_and_exclusions():
+    rng = np.random.default_rng(0)
+    for trial in range(150):
+        n = int(rng.integers(1, 60_000))
+        scores = rng.normal(size=n).astype(np.float32)
+        if trial % 3 == 0:
+            scores = np.round(scores, 1)   # many ties
+        excluded = rng.choice(n, size=int(rng.integers(0, n)), replace=False) if trial % 2 else None
+        k = int(rng.integers(1, 120))
+        masked = scores.copy()
+        if excluded is not None:
+            masked[excluded] = -np.inf
+        expected = np.lexsort((np.arange(n), -masked))[:k]
+        expected = expected[np.isfinite(masked[expected])]
+        assert top_k(scores, k, excluded).tolist() == expected.tolist()
