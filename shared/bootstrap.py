@@ -87,7 +87,13 @@ def catalogue():
 
 def recommendation_service():
     from shared.services.recommendations import RecommendationService
-    return _get("recommendation_service", lambda: RecommendationService(store(), model_cache(), catalogue()))
+
+    def build():
+        # Requests score in many threads at once; BLAS threads inside each would only fight over the cores.
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(1, "blas")
+        return RecommendationService(store(), model_cache(), catalogue())
+    return _get("recommendation_service", build)
 
 
 def trainer():

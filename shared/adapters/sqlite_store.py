@@ -11,6 +11,7 @@ import sqlite3
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Iterable, Iterator
 
@@ -49,6 +50,9 @@ class SqliteStore:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        # One writer at a time inside this process: SQLite would serialize them anyway, but its busy handler
+        # sleeps in growing steps, which turns contention into long latency tails.
+        self._write_lock = threading.Lock()
         self._conn().executescript(_SCHEMA)
 
     # -- connections -------------------------------------------------------------------------------
@@ -75,31 +79,36 @@ class SqliteStore:
             self._connections.clear()
         self._local = threading.local()
 
-    def _write(self, container: str, doc: Document, mode: str, if_match: str | None = None) -> Written:
-        doc_id, pk = _identity(container, doc)
+    @contextmanager
+    def _transaction(self):
+        """One writer at a time inside this process: SQLite would serialize writers anyway, but its busy
+        handler sleeps in growing steps, which turns contention into long latency tails."""
         conn = self._conn()
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                row = conn.execute(f"SELECT body FROM documents WHERE container=? AND pk=? AND id=? AND {_LIVE}",
-                                   (container, pk, doc_id)).fetchone()
-                if mode == "create" and row is not None:
-                    raise ConflictError(f"{container} document {doc_id!r} already exists")
-                if mode == "replace":
-                    if row is None:
-                        raise NotFoundError(f"{container} document {doc_id!r} does not exist")
-                    if if_match is not None and json.loads(row[0]).get(ETAG) != if_match:
-                        raise PreconditionFailedError(f"{container} document {doc_id!r} was changed by someone else")
-                seq = conn.execute("UPDATE sequence SET value = value + 1 WHERE one = 1 RETURNING value").fetchone()[0]
-                stored = _stamp(doc)
-                conn.execute(_INSERT, (container, pk, doc_id, json.dumps(stored, separators=(",", ":")), seq,
-                                       _expires(stored)))
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+            with self._write_lock:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
         except sqlite3.OperationalError as error:
             raise UnavailableError(f"the SQLite store is not available: {error}") from error
+
+    def _write(self, container: str, doc: Document, mode: str, if_match: str | None = None) -> Written:
+        doc_id, pk = _identity(container, doc)
+        with self._transaction() as conn:
+            row = conn.execute(f"SELECT body FROM documents WHERE container=? AND pk=? AND id=? AND {_LIVE}",
+                               (container, pk, doc_id)).fetchone()
+            if mode == "create" and row is not None:
+                raise ConflictError(f"{container} document {doc_id!r} already exists")
+            if mode == "replace":
+                if row is None:
+                    raise NotFoundError(f"{container} document {doc_id!r} does not exist")
+                if if_match is not None and json.loads(row[0]).get(ETAG) != if_match:
+                    raise PreconditionFailedError(f"{container} document {doc_id!r} was changed by someone else")
+            stored, seq = _insert(conn, container, pk, doc_id, doc)
         return Written(stored, f"{_SESSION_PREFIX}{seq}")
 
     # -- DocumentStore -----------------------------------------------------------------------------
@@ -114,25 +123,12 @@ class SqliteStore:
 
     def upsert_many(self, container: str, docs: Iterable[Document]) -> int:
         """One transaction for the whole batch: all documents land or none do."""
-        conn = self._conn()
         count = 0
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                for doc in docs:
-                    doc_id, pk = _identity(container, doc)
-                    seq = conn.execute(
-                        "UPDATE sequence SET value = value + 1 WHERE one = 1 RETURNING value").fetchone()[0]
-                    stored = _stamp(doc)
-                    conn.execute(_INSERT, (container, pk, doc_id, json.dumps(stored, separators=(",", ":")), seq,
-                                           _expires(stored)))
-                    count += 1
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        except sqlite3.OperationalError as error:
-            raise UnavailableError(f"the SQLite store is not available: {error}") from error
+        with self._transaction() as conn:
+            for doc in docs:
+                doc_id, pk = _identity(container, doc)
+                _insert(conn, container, pk, doc_id, doc)
+                count += 1
         return count
 
     def read(self, container: str, doc_id: str, partition_key: str, *, session_token: str | None = None) -> Document:
@@ -144,8 +140,9 @@ class SqliteStore:
         return json.loads(row[0])
 
     def delete(self, container: str, doc_id: str, partition_key: str) -> None:
-        cursor = self._conn().execute("DELETE FROM documents WHERE container=? AND pk=? AND id=?",
-                                      (container, partition_key, doc_id))
+        with self._transaction() as conn:
+            cursor = conn.execute("DELETE FROM documents WHERE container=? AND pk=? AND id=?",
+                                  (container, partition_key, doc_id))
         if cursor.rowcount == 0:
             raise NotFoundError(f"{container} document {doc_id!r} not found")
 
@@ -215,6 +212,13 @@ def _identity(container: str, doc: Document) -> tuple[str, str]:
     if not isinstance(doc_id, str) or not doc_id:
         raise ValueError(f"document for {container} needs a string 'id'")
     return doc_id, partition_key_of(container, doc)
+
+
+def _insert(conn: sqlite3.Connection, container: str, pk: str, doc_id: str, doc: Document) -> tuple[Document, int]:
+    seq = conn.execute("UPDATE sequence SET value = value + 1 WHERE one = 1 RETURNING value").fetchone()[0]
+    stored = _stamp(doc)
+    conn.execute(_INSERT, (container, pk, doc_id, json.dumps(stored, separators=(",", ":")), seq, _expires(stored)))
+    return stored, seq
 
 
 def _stamp(doc: Document) -> Document:

@@ -26,7 +26,8 @@ def decay(age_days, half_life_days: float):
 
 def idf(document_frequency: np.ndarray, users: int) -> np.ndarray:
     values = math.log(max(users, 1)) - np.log1p(document_frequency.astype(np.float64))
-    return np.maximum(values, 0.0)
+    # Bought by (nearly) everyone: exactly 0, not a rounding residue that one side counts and the other not.
+    return np.where(values < 1e-9, 0.0, values)
 
 
 def bm25(raw: np.ndarray, row_sum: float, mean_row_sum: float, item_idf: np.ndarray, k1: float, b: float):

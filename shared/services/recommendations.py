@@ -13,6 +13,7 @@ from shared.domain.model_docs import FOLD_IN_OVERLAP_SECONDS, decode_vectors
 from shared.domain.ports import ORDERS, USER_VECTORS, DocumentStore, Filter, Query
 from shared.domain.ranking import top_k
 from shared.domain.validation import check_id, format_timestamp
+from shared.domain.weighting import SECONDS_PER_DAY, decay
 from shared.services.catalogue import Catalogue
 from shared.services.model_cache import LoadedModel, ModelCache
 
@@ -66,7 +67,12 @@ class RecommendationService:
                   if order["id"] not in seen]
         raw: dict[int, float] = {}
         if doc is not None:
-            raw = {model.index[pid]: value for pid, value in doc["interactions"].items() if pid in model.index}
+            # The document may come from a newer model than the active one: bring its decayed counts to the
+            # active model's reference time, so old and new lines are weighed alike.
+            shift = float(decay((model.decay_reference_seconds - to_epoch_seconds([doc["decayReference"]])[0])
+                                / SECONDS_PER_DAY, model.half_life_days))
+            raw = {model.index[pid]: value * shift for pid, value in doc["interactions"].items()
+                   if pid in model.index}
         created = to_epoch_seconds([order["createdAt"] for order in orders]) if orders else []
         lines = [(model.index[line["productId"]], when) for order, when in zip(orders, created)
                  for line in order["items"] if line["productId"] in model.index]

@@ -1,0 +1,86 @@
+"""Shared benchmark plumbing: percentiles, resident memory, an HTTP load generator, a local host process."""
+from __future__ import annotations
+
+import asyncio
+import os
+import resource
+import time
+from typing import Callable
+
+from tests.integration.localhost import ADMIN_KEY, FUNCTION_KEY, LocalHostProcess  # noqa: F401 - re-exported
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(int(share * len(ordered)), len(ordered) - 1)] if ordered else float("nan")
+
+
+def timed_calls(call: Callable[[int], object], count: int, warmup: int = 50) -> dict:
+    for number in range(warmup):
+        call(number)
+    latencies = []
+    started = time.perf_counter()
+    for number in range(count):
+        begin = time.perf_counter()
+        call(number)
+        latencies.append(time.perf_counter() - begin)
+    elapsed = time.perf_counter() - started
+    return summary(latencies, elapsed)
+
+
+def summary(latencies: list[float], elapsed: float) -> dict:
+    return {"count": len(latencies), "per_second": len(latencies) / elapsed if elapsed else float("nan"),
+            "p50_ms": percentile(latencies, 0.50) * 1000, "p99_ms": percentile(latencies, 0.99) * 1000}
+
+
+def rss_mb(pid: int | None = None) -> float:
+    """Resident memory of a process (this one by default), from /proc."""
+    with open(f"/proc/{pid or os.getpid()}/status", encoding="ascii") as handle:
+        for line in handle:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def http_load(base: str, requests: list[tuple[str, str, bytes | None]], concurrency: int,
+              key: str = FUNCTION_KEY) -> dict:
+    """Send (method, path, body) requests with `concurrency` in flight over keep-alive connections."""
+    return asyncio.run(_load(base, requests, concurrency, key))
+
+
+async def _load(base, requests, concurrency, key) -> dict:
+    import aiohttp
+
+    queue: asyncio.Queue = asyncio.Queue()
+    for item in requests:
+        queue.put_nowait(item)
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    headers = {"x-functions-key": key, "Content-Type": "application/json"}
+
+    async with aiohttp.ClientSession(base, connector=connector, headers=headers) as session:
+        async def worker():
+            while not queue.empty():
+                method, path, body = queue.get_nowait()
+                begin = time.perf_counter()
+                async with session.request(method, path, data=body) as response:
+                    await response.read()
+                    statuses[response.status] = statuses.get(response.status, 0) + 1
+                latencies.append(time.perf_counter() - begin)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    result = summary(latencies, elapsed)
+    result["statuses"] = statuses
+    return result
+
+
+def row(label: str, figures: dict) -> str:
+    return (f"  {label:44} {figures['per_second']:>9.0f}/s   p50 {figures['p50_ms']:>7.2f} ms   "
+            f"p99 {figures['p99_ms']:>7.2f} ms")

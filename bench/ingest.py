@@ -1,0 +1,48 @@
+"""Ingest: orders per second through the local host's HTTP interface (concurrency 16) and through the
+service layer alone, side by side. Target: >= 500 orders/s over HTTP with p99 < 50 ms on 2 cores."""
+from __future__ import annotations
+
+import json
+import random
+import tempfile
+
+from bench.common import LocalHostProcess, http_load, row, timed_calls
+from shared.adapters.sqlite_store import SqliteStore
+from shared.services.orders import OrderService
+
+ORDERS = 5000
+CONCURRENCY = 16
+
+
+def order(number: int, rng: random.Random) -> dict:
+    return {"orderId": f"bench-{number}", "userId": f"user-{rng.randrange(2000)}",
+            "items": [{"productId": f"P{rng.randrange(5000):05d}", "quantity": rng.randint(1, 5),
+                       "unitPrice": round(rng.uniform(1, 20), 2)} for _ in range(rng.randint(1, 6))]}
+
+
+def main() -> dict:
+    rng = random.Random(1)
+    bodies = [order(number, rng) for number in range(ORDERS)]
+    folder = tempfile.mkdtemp(prefix="bench-ingest-")
+
+    service = OrderService(SqliteStore(f"{folder}/service.sqlite3"))
+    in_process = timed_calls(lambda n: service.place(bodies[n % ORDERS] | {"orderId": f"svc-{n}"}), ORDERS)
+
+    host = LocalHostProcess(f"{folder}/http.sqlite3", {"DEMO_SKIP_TRAINING": "1"}, args=("--quiet",)).start()
+    try:
+        requests = [("POST", "/api/orders", json.dumps(body).encode()) for body in bodies]
+        over_http = http_load(host.base, requests, CONCURRENCY)
+    finally:
+        host.stop()
+    print(f"Ingest: {ORDERS} orders of 1-6 lines (SQLite, WAL)")
+    print(row("service layer (OrderService.place, 1 thread)", in_process))
+    print(row(f"HTTP via local host (concurrency {CONCURRENCY})", over_http))
+    print(f"  HTTP statuses {over_http['statuses']}; HTTP/service throughput ratio "
+          f"{over_http['per_second'] / in_process['per_second']:.2f}")
+    print(f"  target >= 500/s over HTTP with p99 < 50 ms: "
+          f"{'met' if over_http['per_second'] >= 500 and over_http['p99_ms'] < 50 else 'NOT met'}")
+    return {"service": in_process, "http": over_http}
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""The model documents, exactly as shared.domain.model_docs defines them (a test validates every one).
+
+models/<version>: products-NNNNN and similar-NNNNN shards, popularity, and the manifest, written last.
+userVectors/<userId>: one document per user with the decayed interaction counts fold-in needs.
+"""
+from __future__ import annotations
+
+import base64
+from datetime import datetime, timezone
+from typing import Iterable, Iterator
+
+import numpy as np
+
+SCHEMA_VERSION = 1
+MANIFEST_ID = "manifest"
+POPULARITY_ID = "popularity"
+PRODUCT_SHARD_SIZE = 2000
+SIMILAR_SHARD_SIZE = 1000
+FOLD_IN_OVERLAP_SECONDS = 120
+# Spark MLlib's implicit ALS: confidence 1 + alpha * w, regParam scaled by the user's count of ratings > 0.
+SPARK_FOLD_IN = {"confidenceOffset": 1, "regularizationScaling": "count"}
+
+
+def encode_vectors(matrix: np.ndarray) -> str:
+    """float32, little-endian, base64: plain data that any reader can decode."""
+    return base64.b64encode(np.ascontiguousarray(matrix, dtype="<f4").tobytes()).decode("ascii")
+
+
+def format_micros(micros: int) -> str:
+    """Epoch microseconds -> the fixed-width UTC form the stores sort by ('2024-01-01T12:00:00.000Z')."""
+    moment = datetime.fromtimestamp(micros // 1_000_000, tz=timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{(micros % 1_000_000) // 1000:03d}Z"
+
+
+def shard_id(kind: str, index: int) -> str:
+    return f"{kind}-{index:05d}"
+
+
+def product_shards(version: str, product_ids: list[str], vectors: np.ndarray, item_idf: np.ndarray,
+                   size: int = PRODUCT_SHARD_SIZE) -> Iterator[dict]:
+    for index, start in enumerate(range(0, len(product_ids), size)):
+        end = start + size
+        yield {"id": shard_id("products", index), "modelVersion": version, "type": "productShard",
+               "index": index, "start": start, "productIds": list(product_ids[start:end]),
+               "vectors": encode_vectors(vectors[start:end]),
+               "idf": [round(float(value), 6) for value in item_idf[start:end]]}
+
+
+def similar_shards(version: str, similar: dict[str, list[list]], size: int = SIMILAR_SHARD_SIZE) -> Iterator[dict]:
+    keys = sorted(similar)
+    for index, start in enumerate(range(0, len(keys), size)):
+        yield {"id": shard_id("similar", index), "modelVersion": version, "type": "similarShard", "index": index,
+               "items": {key: similar[key] for key in keys[start:start + size]}}
+
+
+def popularity_doc(version: str, items: Iterable[tuple[str, float]]) -> dict:
+    return {"id": POPULARITY_ID, "modelVersion": version, "type": "popularity",
+            "items": [{"productId": pid, "score": round(float(score), 6)} for pid, score in items]}
+
+
+def user_vector_doc(version: str, user_id: str, vector, interactions: dict[str, float], decay_reference: str,
+                    received_through: str, recent_order_ids: list[str]) -> dict:
+    return {"id": user_id, "userId": user_id, "modelVersion": version, "type": "userVector",
+            "vector": encode_vectors(np.asarray(vector, dtype=np.float32).reshape(1, -1)),
+            "interactions": {pid: round(float(value), 6) for pid, value in interactions.items()},
+            "decayReference": decay_reference, "receivedThrough": received_through,
+            "recentOrderIds": list(recent_order_ids)}
+
+
+def manifest_doc(version: str, params: dict, counts: dict, weighting: dict, decay_reference: str,
+                 received_through: str, shards: dict, timings: dict, created_at: str,
+                 ttl_seconds: int | None = None) -> dict:
+    """The manifest: its presence (written last) is what says the model is complete."""
+    doc = {"id": MANIFEST_ID, "modelVersion": version, "type": "manifest", "schemaVersion": SCHEMA_VERSION,
+           "state": "complete", "trainer": "spark", "createdAt": created_at, "params": dict(params),
+           "foldIn": dict(SPARK_FOLD_IN), "counts": dict(counts),
+           "weighting": {"meanRowSum": float(weighting["meanRowSum"]), "users": int(weighting["users"])},
+           "decayReference": decay_reference, "receivedThrough": received_through, "shards": dict(shards),
+           "timings": {name: round(float(value), 3) for name, value in timings.items()}, "metrics": None}
+    if ttl_seconds:
+        doc["ttl"] = int(ttl_seconds)
+    return doc
+
+
+def with_ttl(documents: list[dict], ttl_seconds: int | None) -> list[dict]:
+    """Cosmos `ttl` on every document of a model version (as the local trainer does), so old versions expire."""
+    if ttl_seconds:
+        for doc in documents:
+            doc["ttl"] = int(ttl_seconds)
+    return documents
+
+
+def similar_products(product_ids: list[str], vectors: np.ndarray, k: int, chunk: int = 1024) -> dict:
+    """Each product's top `k` others by cosine similarity of item vectors, best first: {pid: [[pid, score]]}.
+
+    Products with a zero vector (no positive weight anywhere) have no direction: they neither get nor appear
+    in lists. Only positive similarities are kept: an opposite taste is not a "similar product"."""
+    matrix = np.asarray(vectors, dtype=np.float64)
+    norms = np.linalg.norm(matrix, axis=1)
+    usable = norms > 0
+    unit = np.divide(matrix, norms[:, None], out=np.zeros_like(matrix), where=usable[:, None])
+    similar: dict[str, list[list]] = {pid: [] for pid in product_ids}
+    if k <= 0:
+        return similar
+    for start in range(0, len(product_ids), chunk):
+        scores = unit[start:start + chunk] @ unit.T
+        scores[:, ~usable] = -np.inf
+        for row, scored in enumerate(scores):
+            own = start + row
+            if not usable[own]:
+                continue
+            scored[own] = -np.inf
+            take = min(k, len(scored) - 1)
+            if take <= 0:
+                continue
+            top = np.argpartition(-scored, take - 1)[:take] if take < len(scored) else np.arange(len(scored))
+            ranked = sorted((int(j) for j in top if scored[j] > 0), key=lambda j: (-scored[j], product_ids[j]))
+            similar[product_ids[own]] = [[product_ids[j], round(float(scored[j]), 6)] for j in ranked[:k]]
+    return similar
