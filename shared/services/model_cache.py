@@ -14,6 +14,7 @@ from shared.domain.errors import NotFoundError
 from shared.domain.foldin import FoldInModel
 from shared.domain.interactions import to_epoch_seconds
 from shared.domain.ports import MODELS, DocumentStore, Query
+from shared.services.scoring import BatchScorer
 
 
 @dataclass
@@ -26,8 +27,12 @@ class LoadedModel:
     popular: list[tuple[str, float]]
     decay_reference_seconds: float
     half_life_days: float
+    scorer: BatchScorer | None = field(default=None, repr=False)
     _similar: dict | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self):
+        self.scorer = BatchScorer(self.fold_in.vectors)
 
     @property
     def vectors(self) -> np.ndarray:

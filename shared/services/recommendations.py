@@ -41,7 +41,7 @@ class RecommendationService:
         if vector is None:
             return self._response(user_id, self._popular(model, k, categories, set(exclude) | (
                 set() if include_purchased else {model.product_ids[i] for i in bought})), model.version, "popular")
-        scores = model.vectors @ vector
+        scores = model.scorer.score(vector)
         mask = self._catalogue.unavailable_mask(model.version, model.product_ids, tuple(sorted(categories)))
         if mask is not None:
             excluded += np.flatnonzero(mask).tolist()
