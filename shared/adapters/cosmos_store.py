@@ -22,6 +22,7 @@ _FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _OPS = ("=", "!=", ">", ">=", "<", "<=")
 _WRITE_THREADS = 8
 _SCAN_PAGE = 1000
+_RACE_RETRIES = 3
 
 
 class CosmosStore:
@@ -48,7 +49,8 @@ class CosmosStore:
             credential = credential_factory()
 
         def connect() -> CosmosClient:
-            return CosmosClient(settings.cosmos_endpoint, credential, consistency_level=settings.cosmos_consistency_level,
+            return CosmosClient(settings.cosmos_endpoint, credential,
+                                consistency_level=settings.cosmos_consistency_level,
                                 connection_verify=settings.cosmos_verify_tls)
         return cls(connect, settings.cosmos_database, settings.container_names(), endpoint=settings.cosmos_endpoint,
                    create_if_missing=settings.cosmos_create_if_missing, credential=credential)
@@ -74,11 +76,18 @@ class CosmosStore:
                 self._containers[container] = client
         return client
 
-    def _call(self, what: str, action: Callable[[], Any]) -> Any:
-        try:
-            return action()
-        except AzureError as error:
-            raise _translate(error, what) from error
+    def _call(self, what: str, action: Callable[[], Any], *, idempotent: bool = False) -> Any:
+        for attempt in range(_RACE_RETRIES + 1):
+            try:
+                return action()
+            except AzureError as error:
+                raise _translate(error, what) from error
+            except RuntimeError as error:
+                # azure-cosmos 4.17 copies the client's shared last_response_headers while another thread's
+                # request rewrites them ("mutated during iteration"); a read can simply be asked again.
+                if not idempotent or "during iteration" not in str(error) or attempt == _RACE_RETRIES:
+                    raise UnavailableError(f"Cosmos DB client failed for {what}: {error}") from error
+        raise AssertionError("unreachable")
 
     def _write(self, container: str, doc: Document, method: str, *args: Any, **options: Any) -> Written:
         _checked(container, doc)
@@ -113,7 +122,7 @@ class CosmosStore:
     def read(self, container: str, doc_id: str, partition_key: str, *, session_token: str | None = None) -> Document:
         options = {"session_token": session_token} if session_token else {}
         return _clean(self._call(f"{container} document {doc_id!r}", lambda: self._container(container).read_item(
-            doc_id, partition_key=partition_key, **options)))
+            doc_id, partition_key=partition_key, **options), idempotent=True))
 
     def delete(self, container: str, doc_id: str, partition_key: str) -> None:
         self._call(f"{container} document {doc_id!r}",
@@ -134,7 +143,7 @@ class CosmosStore:
                 if items or not token.value:  # skip empty pages that still have a continuation
                     return Page(items, token.value)
             return Page([])
-        return self._call(f"query on {container}", run)
+        return self._call(f"query on {container}", run, idempotent=True)
 
     def scan(self, container: str, query: Query | None = None) -> Iterator[Document]:
         items = self._call(f"scan of {container}", lambda: iter(self._items(container, query or Query(), _SCAN_PAGE)))
@@ -144,7 +153,8 @@ class CosmosStore:
     def count(self, container: str, query: Query | None = None) -> int:
         """Counted by Cosmos DB (the SDK adds up the partitions); order_by and limit do not apply."""
         query = replace(query or Query(), order_by=None, limit=None)
-        return self._call(f"count of {container}", lambda: sum(self._items(container, query, select="VALUE COUNT(1)")))
+        return self._call(f"count of {container}", lambda: sum(self._items(container, query, select="VALUE COUNT(1)")),
+                          idempotent=True)
 
     def ping(self) -> StoreInfo:
         try:

@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Iterable, Iterator
 
+import orjson
+
 from shared.domain.errors import (ConflictError, NotFoundError, PreconditionFailedError, UnavailableError,
                                   ValidationError)
 from shared.domain.ports import ETAG, TIMESTAMP, Document, Page, Query, StoreInfo, Written, partition_key_of
@@ -106,7 +108,7 @@ class SqliteStore:
             if mode == "replace":
                 if row is None:
                     raise NotFoundError(f"{container} document {doc_id!r} does not exist")
-                if if_match is not None and json.loads(row[0]).get(ETAG) != if_match:
+                if if_match is not None and orjson.loads(row[0]).get(ETAG) != if_match:
                     raise PreconditionFailedError(f"{container} document {doc_id!r} was changed by someone else")
             stored, seq = _insert(conn, container, pk, doc_id, doc)
         return Written(stored, f"{_SESSION_PREFIX}{seq}")
@@ -137,7 +139,7 @@ class SqliteStore:
                                    (container, partition_key, doc_id)).fetchone()
         if row is None:
             raise NotFoundError(f"{container} document {doc_id!r} not found")
-        return json.loads(row[0])
+        return orjson.loads(row[0])
 
     def delete(self, container: str, doc_id: str, partition_key: str) -> None:
         with self._transaction() as conn:
@@ -157,7 +159,7 @@ class SqliteStore:
             params += [limit + 1, offset]
         rows = self._conn().execute(sql, params).fetchall()
         more = limit is not None and len(rows) > limit
-        items = [json.loads(row[0]) for row in (rows[:limit] if limit is not None else rows)]
+        items = [orjson.loads(row[0]) for row in (rows[:limit] if limit is not None else rows)]
         next_token = _encode_continuation(offset + limit) if more else None
         return Page(items, next_token)
 
@@ -169,7 +171,7 @@ class SqliteStore:
             if not rows:
                 return
             for row in rows:
-                yield json.loads(row[0])
+                yield orjson.loads(row[0])
 
     def ping(self) -> StoreInfo:
         try:
@@ -184,7 +186,7 @@ class SqliteStore:
         rows = self._conn().execute(
             "SELECT seq, body FROM documents WHERE container=? AND seq>? ORDER BY seq LIMIT ?",
             (container, after_seq, limit)).fetchall()
-        return [(seq, json.loads(body)) for seq, body in rows]
+        return [(seq, orjson.loads(body)) for seq, body in rows]
 
     def purge_expired(self) -> int:
         return self._conn().execute("DELETE FROM documents WHERE expires IS NOT NULL AND expires <= "
@@ -217,7 +219,7 @@ def _identity(container: str, doc: Document) -> tuple[str, str]:
 def _insert(conn: sqlite3.Connection, container: str, pk: str, doc_id: str, doc: Document) -> tuple[Document, int]:
     seq = conn.execute("UPDATE sequence SET value = value + 1 WHERE one = 1 RETURNING value").fetchone()[0]
     stored = _stamp(doc)
-    conn.execute(_INSERT, (container, pk, doc_id, json.dumps(stored, separators=(",", ":")), seq, _expires(stored)))
+    conn.execute(_INSERT, (container, pk, doc_id, orjson.dumps(stored).decode(), seq, _expires(stored)))
     return stored, seq
 
 

@@ -24,7 +24,8 @@ def model_documents(version: str, data: Interactions, item_factors: np.ndarray, 
     docs = list(model_docs.product_shards(version, data.product_ids, item_factors, item_idf(data)))
     neighbours, scores = top_k_similar(item_factors, params.similar_k)
     ids = data.product_ids
-    similar = {ids[row]: [[ids[col], round(float(score), 5)] for col, score in zip(neighbours[row], scores[row])]
+    rounded = np.round(scores.astype(np.float64), 5).tolist()
+    similar = {ids[row]: [[ids[col], score] for col, score in zip(neighbours[row].tolist(), rounded[row])]
                for row in range(len(ids))}
     docs += list(model_docs.similar_shards(version, similar))
     buyers = data.buyers_per_product
@@ -37,8 +38,8 @@ def user_documents(version: str, data: Interactions, user_factors: np.ndarray) -
     raw = data.raw
     for row, user_id in enumerate(data.user_ids):
         start, end = raw.indptr[row], raw.indptr[row + 1]
-        interactions = {data.product_ids[col]: float(value)
-                        for col, value in zip(raw.indices[start:end], raw.data[start:end])}
+        interactions = dict(zip([data.product_ids[col] for col in raw.indices[start:end]],
+                                np.round(raw.data[start:end].astype(np.float64), 6).tolist()))
         yield model_docs.user_vector_doc(version, user_id, user_factors[row], interactions, data.reference_time,
                                          data.received_through, data.recent_order_ids.get(user_id, []))
 

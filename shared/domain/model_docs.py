@@ -65,7 +65,7 @@ def user_vector_doc(version: str, user_id: str, vector: np.ndarray, interactions
                     decay_reference: str, received_through: str, recent_order_ids: list[str]) -> dict:
     return {"id": user_id, "userId": user_id, "modelVersion": version, "type": "userVector",
             "vector": encode_vectors(vector.reshape(1, -1)),
-            "interactions": {pid: round(float(value), 6) for pid, value in interactions.items()},
+            "interactions": interactions,
             "decayReference": decay_reference, "receivedThrough": received_through,
             "recentOrderIds": recent_order_ids}
 
