@@ -84,6 +84,9 @@ class ChangeFeedPump:
 
     async def run(self, loop, executor, stop: asyncio.Event) -> None:
         checkpoint = await loop.run_in_executor(executor, self._checkpoint)
+        # Like the Functions host, record where the feed starts at once, so a restart before the first
+        # batch does not skip what arrived meanwhile.
+        await loop.run_in_executor(executor, self._save, checkpoint)
         while not stop.is_set():
             changes = await loop.run_in_executor(executor, self.store.read_changes, self.container, checkpoint,
                                                  self.batch_size)
@@ -93,8 +96,10 @@ class ChangeFeedPump:
             documents = func.DocumentList([func.Document.from_dict(doc) for _, doc in changes])
             await call_with_retries(loop, executor, self.function, documents, self.name)
             checkpoint = changes[-1][0]
-            lease = {"id": self.lease_id, "continuation": checkpoint, "owner": "devhost"}
-            await loop.run_in_executor(executor, self.store.upsert, LEASES, lease)
+            await loop.run_in_executor(executor, self._save, checkpoint)
+
+    def _save(self, checkpoint: int) -> None:
+        self.store.upsert(LEASES, {"id": self.lease_id, "continuation": checkpoint, "owner": "devhost"})
 
 
 class TimerRunner:

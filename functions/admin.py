@@ -19,6 +19,8 @@ bp = func.Blueprint()
 def start_training_run(req: func.HttpRequest) -> func.HttpResponse:
     body = read_json(req) if req.get_body() else {}
     check_fields(body, "body", set(), {"params"})
+    if "params" in body and not isinstance(body["params"], dict):
+        raise ValidationError("params must be a JSON object", {"field": "params"})
     params = TrainingParams.from_json({**TrainingParams().to_json(), **body["params"]}) if "params" in body else None
     key = req.headers.get("Idempotency-Key")
     if key is not None:

@@ -106,7 +106,8 @@ def build_trainer(config: Settings, document_store: DocumentStore):
         from shared.adapters.databricks_trainer import build_databricks_trainer
         return build_databricks_trainer(config)
     from shared.adapters.local_trainer import LocalTrainer
-    return LocalTrainer(document_store, config.training_threads, config.model_ttl_seconds)
+    # No ttl at write: a model expires only once it is superseded (ModelRegistry.retire_old).
+    return LocalTrainer(document_store, config.training_threads)
 
 
 def training_service():

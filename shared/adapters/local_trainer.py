@@ -37,8 +37,7 @@ def fit_als(weights, params: TrainingParams, threads: int) -> tuple[np.ndarray, 
     return np.asarray(model.user_factors, dtype=np.float32), np.asarray(model.item_factors, dtype=np.float32)
 
 
-def train_model(store: DocumentStore, version: str, params: TrainingParams, threads: int = 1,
-                ttl: int | None = None) -> dict:
+def train_model(store: DocumentStore, version: str, params: TrainingParams, threads: int = 1) -> dict:
     """Train on every order in the store and write model `version`; returns its manifest."""
     started = time.perf_counter()
     data = collect(store.scan(ORDERS), params.half_life_days)
@@ -49,9 +48,6 @@ def train_model(store: DocumentStore, version: str, params: TrainingParams, thre
     user_factors, item_factors = fit_als(weights, params, threads)
     fit_done = time.perf_counter()
     docs = model_documents(version, data, item_factors, params)
-    if ttl:
-        for doc in docs:
-            doc["ttl"] = ttl
     store.upsert_many(MODELS, docs)
     batch = []
     for doc in user_documents(version, data, user_factors):
@@ -65,7 +61,7 @@ def train_model(store: DocumentStore, version: str, params: TrainingParams, thre
               "similar": sum(doc["type"] == "similarShard" for doc in docs)}
     timings = {"read": read_done - started, "fit": fit_done - read_done, "write": finished - fit_done,
                "total": finished - started}
-    doc = manifest(version, data, params, "local", FOLD_IN, mean_row_sum, shards, timings, ttl)
+    doc = manifest(version, data, params, "local", FOLD_IN, mean_row_sum, shards, timings)
     store.upsert(MODELS, doc)  # last: a model without its manifest is never read
     return doc
 
@@ -76,10 +72,9 @@ class LocalTrainer:
 
     name = "local"
 
-    def __init__(self, store: DocumentStore, threads: int = 1, ttl: int | None = None):
+    def __init__(self, store: DocumentStore, threads: int = 1):
         self._store = store
         self._threads = threads
-        self._ttl = ttl
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-trainer")
         self._runs: dict[str, RunStatus] = {}
         self._lock = threading.Lock()
@@ -96,7 +91,7 @@ class LocalTrainer:
     def _run(self, run_id: str, request: TrainingRequest) -> None:
         self._set(run_id, RunStatus(RUNNING))
         try:
-            doc = train_model(self._store, request.model_version, request.params, self._threads, self._ttl)
+            doc = train_model(self._store, request.model_version, request.params, self._threads)
             self._set(run_id, RunStatus(SUCCEEDED, details={"counts": doc["counts"], "timings": doc["timings"]}))
         except Exception as error:  # noqa: BLE001 - a failed run is reported through status(), not raised
             log.exception("local training run %s failed", run_id)

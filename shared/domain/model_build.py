@@ -45,7 +45,7 @@ def user_documents(version: str, data: Interactions, user_factors: np.ndarray) -
 
 
 def manifest(version: str, data: Interactions, params: TrainingParams, trainer: str, fold_in: dict,
-             mean_row_sum: float, shards: dict, timings: dict, ttl: int | None = None) -> dict:
+             mean_row_sum: float, shards: dict, timings: dict) -> dict:
     doc = {
         "id": model_docs.MANIFEST_ID, "modelVersion": version, "type": "manifest",
         "schemaVersion": model_docs.SCHEMA_VERSION, "state": "complete", "trainer": trainer,
@@ -58,6 +58,4 @@ def manifest(version: str, data: Interactions, params: TrainingParams, trainer: 
         "shards": shards, "timings": {key: round(value, 3) for key, value in timings.items()},
         "metrics": None,
     }
-    if ttl:
-        doc["ttl"] = ttl
     return doc

@@ -40,4 +40,5 @@ def decide(policy: RetrainPolicy, facts: RetrainFacts) -> str | None:
 
 def backoff_seconds(attempts: int, base: float = 5.0, ceiling: float = 300.0) -> float:
     """Wait before the next submission attempt: 5 s, 10 s, 20 s ... at most 5 minutes."""
-    return min(base * (2 ** max(attempts - 1, 0)), ceiling)
+    # The exponent is capped: after ~1000 failed attempts (days of outage) 2 ** n no longer fits a float.
+    return min(base * (2 ** min(max(attempts - 1, 0), 32)), ceiling)

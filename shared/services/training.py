@@ -48,7 +48,9 @@ class TrainingService:
         reason = decide(self._policy, facts)
         if reason is None:
             return None
-        attempt = sum(1 for doc in recent if doc.get("window") == cutoff and doc["state"] == "failed")
+        # Every earlier request of this window (failed, or activated and then rolled back) moves the key on;
+        # counting only failed ones would land a rolled-back window on its old, finished request forever.
+        attempt = sum(1 for doc in recent if doc.get("window") == cutoff)
         return self.record(reason, window=cutoff, key=f"{reason}:{cutoff}:{attempt}")
 
     def record(self, reason: str, window: str, key: str, params: TrainingParams | None = None) -> dict:
@@ -62,9 +64,17 @@ class TrainingService:
             self._store.create(TRAINING_RUNS, doc)
         except errors.ConflictError:
             return self.requests.get(identifier)
-        return self.submit(self.requests.get(identifier))
+        try:
+            return self.submit(self.requests.get(identifier))
+        except errors.PreconditionFailedError:  # the timer submitted it at the same time (same token, same run)
+            return self.requests.get(identifier)
 
     def manual(self, params: TrainingParams | None = None, key: str | None = None) -> dict:
+        if key is not None:  # a retried POST with the same Idempotency-Key gets the request it made
+            try:
+                return self.requests.get(request_id(f"manual:{key}"))
+            except errors.NotFoundError:
+                pass
         if any(doc["state"] in ACTIVE_STATES for doc in self.requests.recent(limit=50)):
             raise errors.ConflictError("a training run is already in flight; wait for it or see "
                                        "GET /api/admin/training-runs")
@@ -106,15 +116,21 @@ class TrainingService:
         return done
 
     def _follow(self, doc: dict) -> dict:
-        status = self._trainer.status(doc["runId"])
         now = self._clock()
+        try:
+            status = self._trainer.status(doc["runId"])
+        except errors.PermanentFailureError as error:  # e.g. the run was deleted: asking again will not help
+            return self.requests.update(doc, state="failed", error=error.message, finishedAt=now_iso(now))
         if status.state == "failed":
             return self.requests.update(doc, state="failed", error=status.message, finishedAt=now_iso(now))
         if status.state != "succeeded":
             return self.requests.update(doc, state="running") if status.state == "running" and \
                 doc["state"] != "running" else doc
         if self._registry.has_manifest(doc["modelVersion"]):
-            self._registry.activate(doc["modelVersion"])
+            try:
+                self._registry.activate(doc["modelVersion"])
+            except errors.ValidationError as error:  # the job wrote a manifest serving cannot use
+                return self.requests.update(doc, state="failed", error=error.message, finishedAt=now_iso(now))
             return self.requests.update(doc, state="activated", finishedAt=now_iso(now), error=None)
         finished = doc.get("runFinishedAt") or now_iso(now)
         if now - _seconds(finished) > self._grace:

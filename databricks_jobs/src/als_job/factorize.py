@@ -7,6 +7,8 @@ exact solution given the stored item vectors, which is what fold-in at serving t
 """
 from __future__ import annotations
 
+import tempfile
+
 import numpy as np
 from pyspark.ml.feature import StringIndexer
 from pyspark.ml.recommendation import ALS, ALSModel
@@ -36,7 +38,18 @@ def fit(indexed: DataFrame, params) -> ALSModel:
               maxIter=params.iterations, regParam=params.regularization, alpha=params.alpha, seed=params.seed,
               coldStartStrategy="drop", nonnegative=False, numUserBlocks=blocks, numItemBlocks=blocks)
     ratings = indexed.select("u", "i", F.col("weight").cast("float").alias("rating"))
+    _ensure_checkpoint_dir(indexed.sparkSession.sparkContext)
     return als.fit(ratings)
+
+
+def _ensure_checkpoint_dir(context) -> None:
+    """ALS cuts its lineage every checkpointInterval (10) iterations, but only with a checkpoint directory;
+    without one, 10 or more iterations overflow the JVM stack when the plan is serialized."""
+    if context.getCheckpointDir():
+        return
+    local = context.master.startswith("local")
+    context.setCheckpointDir(tempfile.mkdtemp(prefix="als-checkpoints-") if local else
+                             "dbfs:/tmp/train_als/checkpoints")
 
 
 def item_matrix(model: ALSModel, products: int, rank: int) -> np.ndarray:
