@@ -39,7 +39,7 @@ def user_documents(version: str, data: Interactions, user_factors: np.ndarray) -
     for row, user_id in enumerate(data.user_ids):
         start, end = raw.indptr[row], raw.indptr[row + 1]
         interactions = dict(zip([data.product_ids[col] for col in raw.indices[start:end]],
-                                np.round(raw.data[start:end].astype(np.float64), 6).tolist()))
+                                raw.data[start:end].astype(np.float64).tolist()))
         yield model_docs.user_vector_doc(version, user_id, user_factors[row], interactions, data.reference_time,
                                          data.received_through, data.recent_order_ids.get(user_id, []))
 

@@ -65,9 +65,14 @@ def user_vector_doc(version: str, user_id: str, vector: np.ndarray, interactions
                     decay_reference: str, received_through: str, recent_order_ids: list[str]) -> dict:
     return {"id": user_id, "userId": user_id, "modelVersion": version, "type": "userVector",
             "vector": encode_vectors(vector.reshape(1, -1)),
-            "interactions": interactions,
+            "interactions": _rounded(interactions),
             "decayReference": decay_reference, "receivedThrough": received_through,
             "recentOrderIds": recent_order_ids}
+
+
+def _rounded(values: dict[str, float], digits: int = 6) -> dict[str, float]:
+    rounded = np.round(np.fromiter(values.values(), dtype=np.float64, count=len(values)), digits).tolist()
+    return dict(zip(values, rounded))
 
 
 def pointer_doc(active_version: str, previous_version: str | None, activated_at: str) -> dict:
