@@ -43,7 +43,7 @@ def implicit_model():
         from implicit.cpu.als import AlternatingLeastSquares
         loaded = bootstrap.model_cache().current()
         model = AlternatingLeastSquares(factors=loaded.vectors.shape[1], regularization=0.5, num_threads=1)
-        model.item_factors = loaded.vectors
+        model.item_factors = np.ascontiguousarray(loaded.vectors)   # implicit's own layout
         model.user_factors = np.zeros((1, loaded.vectors.shape[1]), dtype=np.float32)
         _implicit.update(model=model, index=loaded.index, ids=loaded.product_ids)
     return _implicit["model"], _implicit["index"]

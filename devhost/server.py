@@ -34,7 +34,7 @@ class HostKeys:
 
 class LocalHost:
     def __init__(self, app: func.FunctionApp, store, settings, keys: HostKeys, route_prefix: str = "api",
-                 workers: int = 32):
+                 workers: int = 8):
         export_settings(settings)
         self.functions = app.get_functions()  # once per process: a second call raises (library bug)
         self.routes = build_routes(self.functions, route_prefix)

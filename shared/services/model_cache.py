@@ -32,7 +32,7 @@ class LoadedModel:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self):
-        self.scorer = BatchScorer(self.fold_in.vectors)
+        self.scorer = BatchScorer(self.fold_in.vectors.T)
 
     @property
     def vectors(self) -> np.ndarray:
@@ -64,8 +64,10 @@ def load_model(store: DocumentStore, version: str) -> LoadedModel:
     if len(shards) != manifest["shards"]["products"]:
         raise NotFoundError(f"model {version} is missing product shards")
     product_ids = [pid for doc in shards for pid in doc["productIds"]]
-    vectors = np.ascontiguousarray(np.concatenate([model_docs.decode_vectors(doc["vectors"], factors)
-                                                   for doc in shards]))
+    vectors = np.concatenate([model_docs.decode_vectors(doc["vectors"], factors) for doc in shards])
+    # Kept transposed (factors x products, contiguous): BLAS scores x @ Y^T about twice as fast as Y @ x,
+    # and fold-in gathers its few rows from the transposed view just as well.
+    vectors = np.ascontiguousarray(vectors.T).T
     idf = np.asarray([value for doc in shards for value in doc["idf"]], dtype=np.float64)
     params, fold = manifest["params"], manifest["foldIn"]
     as64 = vectors.astype(np.float64)

@@ -8,7 +8,7 @@ from shared.services.scoring import BatchScorer
 def test_concurrent_requests_each_get_their_own_exact_scores():
     rng = np.random.default_rng(0)
     vectors = rng.normal(size=(5000, 16)).astype(np.float32)
-    scorer = BatchScorer(vectors)
+    scorer = BatchScorer(vectors.T)
     queries = rng.normal(size=(64, 16)).astype(np.float32)
     results: dict[int, np.ndarray] = {}
 
@@ -26,7 +26,7 @@ def test_concurrent_requests_each_get_their_own_exact_scores():
 
 
 def test_a_failure_reaches_the_caller_and_the_scorer_recovers():
-    scorer = BatchScorer(np.ones((10, 4), dtype=np.float32))
+    scorer = BatchScorer(np.ones((4, 10), dtype=np.float32))
     try:
         scorer.score(np.ones(3, dtype=np.float32))   # wrong length
     except ValueError:
