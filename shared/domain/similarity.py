@@ -24,9 +24,9 @@ def top_k_similar(vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         end = min(start + BLOCK_ROWS, count)
         block = unit[start:end] @ unit.T
         block[np.arange(end - start), np.arange(start, end)] = -np.inf
-        part = np.argpartition(-block, k - 1, axis=1)[:, :k]
+        part = np.argpartition(block, -k, axis=1)[:, -k:]   # in place of -block: no negated copy
         part_scores = np.take_along_axis(block, part, axis=1)
-        order = np.argsort(-part_scores, axis=1)
+        order = np.argsort(-part_scores, axis=1, kind="stable")
         indices[start:end] = np.take_along_axis(part, order, axis=1)
         scores[start:end] = np.take_along_axis(part_scores, order, axis=1)
     return indices, scores
