@@ -14,6 +14,8 @@ from shared.domain.training_params import TrainingParams
 from shared.domain.validation import format_timestamp
 from shared.domain.weighting import idf
 
+SIMILAR_PRECOMPUTED_MAX = 10_000
+
 
 def item_idf(data: Interactions) -> np.ndarray:
     return idf(data.buyers_per_product, len(data.user_ids))
@@ -22,14 +24,18 @@ def item_idf(data: Interactions) -> np.ndarray:
 def model_documents(version: str, data: Interactions, item_factors: np.ndarray, params: TrainingParams) -> list[dict]:
     """Product shards, similar-product shards and popularity (everything but user vectors and the manifest)."""
     docs = list(model_docs.product_shards(version, data.product_ids, item_factors, item_idf(data)))
-    neighbours, scores = top_k_similar(item_factors, params.similar_k)
     ids = data.product_ids
-    rounded = np.round(scores.astype(np.float64), 5).tolist()
-    similar = {ids[row]: [[ids[col], score] for col, score in zip(neighbours[row].tolist(), rounded[row])]
-               for row in range(len(ids))}
-    docs += list(model_docs.similar_shards(version, similar))
     buyers = data.buyers_per_product
-    top = np.argsort(-buyers, kind="stable")[:params.popular_k]
+    by_popularity = np.argsort(-buyers, kind="stable")
+    # Neighbours are precomputed for the most bought products only: the work grows with products squared,
+    # and serving computes the rest on demand from the product vectors (one product against all).
+    head = by_popularity[:SIMILAR_PRECOMPUTED_MAX]
+    neighbours, scores = top_k_similar(item_factors, params.similar_k, head)
+    rounded = np.round(scores.astype(np.float64), 5).tolist()
+    similar = {ids[row]: [[ids[col], score] for col, score in zip(neighbours[n].tolist(), rounded[n])]
+               for n, row in enumerate(head.tolist())}
+    docs += list(model_docs.similar_shards(version, similar))
+    top = by_popularity[:params.popular_k]
     docs.append(model_docs.popularity_doc(version, ((ids[i], float(buyers[i])) for i in top)))
     return docs
 

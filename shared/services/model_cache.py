@@ -14,6 +14,7 @@ from shared.domain.errors import NotFoundError
 from shared.domain.foldin import FoldInModel
 from shared.domain.interactions import to_epoch_seconds
 from shared.domain.ports import MODELS, DocumentStore, Query
+from shared.domain.ranking import top_k
 from shared.services.scoring import BatchScorer
 
 
@@ -29,6 +30,7 @@ class LoadedModel:
     half_life_days: float
     scorer: BatchScorer | None = field(default=None, repr=False)
     _similar: dict | None = field(default=None, repr=False)
+    _norms: np.ndarray | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self):
@@ -49,6 +51,16 @@ class LoadedModel:
                             merged.update(doc["items"])
                     self._similar = merged
         return self._similar
+
+
+    def similar_on_demand(self, product_id: str, k: int, excluded: np.ndarray | None = None) -> list[list]:
+        """Cosine neighbours of one product against all, for products whose lists were not precomputed."""
+        if self._norms is None:
+            self._norms = np.maximum(np.linalg.norm(self.scorer.vectors_t, axis=0), 1e-12)
+        row = self.index[product_id]
+        scores = (self.vectors[row] @ self.scorer.vectors_t) / (self._norms * self._norms[row])
+        skip = np.append(excluded if excluded is not None else np.zeros(0, dtype=np.int64), row)
+        return [[self.product_ids[i], round(float(scores[i]), 5)] for i in top_k(scores, k, skip)]
 
 
 def load_model(store: DocumentStore, version: str) -> LoadedModel:

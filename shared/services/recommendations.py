@@ -99,8 +99,10 @@ class RecommendationService:
         model = self._models.current()
         if model is None or product_id not in model.index:
             raise NotFoundError(f"product {product_id!r} is not in the active model")
-        neighbours = model.similar(self._store).get(product_id, [])
         mask = self._catalogue.unavailable_mask(model.version, model.product_ids, ())
+        neighbours = model.similar(self._store).get(product_id)
+        if neighbours is None:
+            neighbours = model.similar_on_demand(product_id, k, None if mask is None else np.flatnonzero(mask))
         items = [(pid, score) for pid, score in neighbours
                  if mask is None or pid not in model.index or not mask[model.index[pid]]][:k]
         return {"productId": product_id, "items": [self._item(pid, score) for pid, score in items],

@@ -25,7 +25,7 @@ class BatchScorer:
     def __init__(self, vectors_t: np.ndarray):
         # factors x products, C-contiguous: (batch x factors) @ this gives one row of scores per request,
         # and BLAS runs it about twice as fast as products x factors @ vector.
-        self._vectors_t = np.ascontiguousarray(vectors_t)
+        self.vectors_t = np.ascontiguousarray(vectors_t)
         self._lock = threading.Lock()
         self._queue: list[_Pending] = []
         self._scoring = False
@@ -55,9 +55,9 @@ class BatchScorer:
                     return
             try:
                 if len(batch) == 1:   # a vector-matrix product (gemv) beats a one-row matrix product
-                    batch[0].scores = batch[0].vector @ self._vectors_t
+                    batch[0].scores = batch[0].vector @ self.vectors_t
                 else:                 # BLAS releases the GIL while it runs
-                    scores = np.stack([item.vector for item in batch]) @ self._vectors_t
+                    scores = np.stack([item.vector for item in batch]) @ self.vectors_t
                     for row, item in enumerate(batch):
                         item.scores = scores[row]
             except BaseException as error:  # noqa: BLE001 - hand the failure to every waiting request

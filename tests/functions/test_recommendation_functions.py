@@ -161,3 +161,17 @@ def test_a_signed_in_shopper_reads_only_their_own_recommendations(serving):
     store_orders(serving, clustered_orders())
     status, _ = recommend("u001", headers={"X-MS-CLIENT-PRINCIPAL-ID": "u002"})
     assert status == 403
+
+
+def test_similar_products_without_a_precomputed_list_are_computed_on_demand_the_same(serving):
+    trained(serving, bootstrap.model_registry(), clustered_orders())
+    request = func.HttpRequest("GET", "/x", route_params={"product_id": "p003"}, params={"k": "5"}, body=b"")
+    precomputed = json.loads(similar_products(request).get_body())["items"]
+    train_model(serving, "20240302T000000Z-again001", SMALL)   # same data and seed: the same vectors
+    bootstrap.model_registry().activate("20240302T000000Z-again001")
+    for doc in list(serving.scan("models")):
+        if doc["type"] == "similarShard" and doc["modelVersion"] == "20240302T000000Z-again001":
+            serving.delete("models", doc["id"], doc["modelVersion"])
+    on_demand = json.loads(similar_products(request).get_body())["items"]
+    assert [item["productId"] for item in on_demand] == [item["productId"] for item in precomputed]
+    assert [item["score"] for item in on_demand] == pytest.approx([item["score"] for item in precomputed], abs=1e-4)

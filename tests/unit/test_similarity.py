@@ -19,3 +19,15 @@ def test_tiny_catalogues():
     assert top_k_similar(np.ones((1, 3), dtype=np.float32), 5)[0].shape == (1, 0)
     indices, _ = top_k_similar(np.eye(3, dtype=np.float32), 5)
     assert indices.shape == (3, 2)
+
+
+def test_large_catalogues_take_the_sampled_path_and_stay_exact():
+    rng = np.random.default_rng(4)
+    vectors = rng.normal(size=(21_000, 6)).astype(np.float32)
+    indices, scores = top_k_similar(vectors, 10)
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    for row in list(range(40)) + [20_999]:
+        full = unit[row] @ unit.T
+        full[row] = -np.inf
+        expected = np.lexsort((np.arange(len(full)), -full))[:10]
+        np.testing.assert_allclose(scores[row], full[expected], rtol=1e-5, atol=1e-6)
