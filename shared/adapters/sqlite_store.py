@@ -10,7 +10,6 @@ import os
 import sqlite3
 import threading
 import time
-import uuid
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Iterable, Iterator
@@ -39,6 +38,7 @@ _INSERT = "INSERT OR REPLACE INTO documents (container, pk, id, body, seq, expir
 _LIVE = "(expires IS NULL OR expires > ((julianday('now') - 2440587.5) * 86400.0))"
 _OPS = {"=": "=", "!=": "!=", ">": ">", ">=": ">=", "<": "<", "<=": "<="}
 _SESSION_PREFIX = "sqlite:"
+_ETAG_PREFIX = "s"
 _SCAN_BATCH = 2000
 
 
@@ -125,13 +125,18 @@ class SqliteStore:
 
     def upsert_many(self, container: str, docs: Iterable[Document]) -> int:
         """One transaction for the whole batch: all documents land or none do."""
-        count = 0
+        batch = [(doc, *_identity(container, doc)) for doc in docs]
+        if not batch:
+            return 0
         with self._transaction() as conn:
-            for doc in docs:
-                doc_id, pk = _identity(container, doc)
-                _insert(conn, container, pk, doc_id, doc)
-                count += 1
-        return count
+            last = conn.execute("UPDATE sequence SET value = value + ? WHERE one = 1 RETURNING value",
+                                (len(batch),)).fetchone()[0]
+            rows = []
+            for seq, (doc, doc_id, pk) in enumerate(batch, start=last - len(batch) + 1):
+                stored = _stamp(doc, seq)
+                rows.append((container, pk, doc_id, orjson.dumps(stored).decode(), seq, _expires(stored)))
+            conn.executemany(_INSERT, rows)
+        return len(batch)
 
     def read(self, container: str, doc_id: str, partition_key: str, *, session_token: str | None = None) -> Document:
         check_session_token(session_token)
@@ -218,14 +223,14 @@ def _identity(container: str, doc: Document) -> tuple[str, str]:
 
 def _insert(conn: sqlite3.Connection, container: str, pk: str, doc_id: str, doc: Document) -> tuple[Document, int]:
     seq = conn.execute("UPDATE sequence SET value = value + 1 WHERE one = 1 RETURNING value").fetchone()[0]
-    stored = _stamp(doc)
+    stored = _stamp(doc, seq)
     conn.execute(_INSERT, (container, pk, doc_id, orjson.dumps(stored).decode(), seq, _expires(stored)))
     return stored, seq
 
 
-def _stamp(doc: Document) -> Document:
+def _stamp(doc: Document, seq: int) -> Document:
     stored = dict(doc)
-    stored[ETAG] = uuid.uuid4().hex
+    stored[ETAG] = f"{_ETAG_PREFIX}{seq:x}"   # unique per write: the write's sequence number, per store file
     stored[TIMESTAMP] = int(time.time())
     return stored
 

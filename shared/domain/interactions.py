@@ -46,29 +46,29 @@ def collect(orders: Iterable[dict], half_life_days: float,
     """One pass over order documents; each order line adds a decayed unit to (user, product)."""
     user_index: dict[str, int] = {}
     product_index: dict[str, int] = {}
-    rows: list[int] = []
     cols: list[int] = []
-    line_created: list[str] = []
+    lines_per_order: list[int] = []
     order_users: list[int] = []
     order_ids: list[str] = []
+    order_created: list[str] = []
     order_received: list[str] = []
     for order in orders:
-        user = user_index.setdefault(order["userId"], len(user_index))
-        created = order["createdAt"]
-        for line in order["items"]:
-            rows.append(user)
-            cols.append(product_index.setdefault(line["productId"], len(product_index)))
-            line_created.append(created)
-        order_users.append(user)
+        order_users.append(user_index.setdefault(order["userId"], len(user_index)))
+        before = len(cols)
+        cols.extend([product_index.setdefault(line["productId"], len(product_index)) for line in order["items"]])
+        lines_per_order.append(len(cols) - before)
         order_ids.append(order["id"])
-        order_received.append(order.get("receivedAt") or created)
-    if not rows:
+        order_created.append(order["createdAt"])
+        order_received.append(order.get("receivedAt") or order["createdAt"])
+    if not cols:
         empty = sparse.csr_matrix((0, 0), dtype=np.float32)
         return Interactions([], [], empty, format_timestamp_now(), format_timestamp_now())
-    created_seconds = to_epoch_seconds(line_created)
+    counts = np.asarray(lines_per_order)
+    created_seconds = to_epoch_seconds(order_created)   # once per order, not per line
     reference = created_seconds.max()
-    weights = decay((reference - created_seconds) / SECONDS_PER_DAY, half_life_days)
-    raw = sparse.coo_matrix((weights, (np.asarray(rows), np.asarray(cols))),
+    weights = np.repeat(decay((reference - created_seconds) / SECONDS_PER_DAY, half_life_days), counts)
+    rows = np.repeat(np.asarray(order_users), counts)
+    raw = sparse.coo_matrix((weights, (rows, np.asarray(cols))),
                             shape=(len(user_index), len(product_index))).tocsr()
     raw.sum_duplicates()
     received = to_epoch_seconds(order_received)
@@ -78,7 +78,7 @@ def collect(orders: Iterable[dict], half_life_days: float,
     for position in np.nonzero(received >= through - overlap_seconds)[0]:
         recent.setdefault(users[order_users[position]], []).append(order_ids[position])
     return Interactions(users, list(product_index), raw.astype(np.float32), from_epoch_seconds(reference),
-                        from_epoch_seconds(through), recent, len(order_ids), len(rows))
+                        from_epoch_seconds(through), recent, len(order_ids), len(cols))
 
 
 def format_timestamp_now() -> str:

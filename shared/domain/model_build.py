@@ -42,10 +42,11 @@ def model_documents(version: str, data: Interactions, item_factors: np.ndarray, 
 
 def user_documents(version: str, data: Interactions, user_factors: np.ndarray) -> Iterator[dict]:
     raw = data.raw
+    ids = np.asarray(data.product_ids, dtype=object)
+    values = raw.data.astype(np.float64)
     for row, user_id in enumerate(data.user_ids):
         start, end = raw.indptr[row], raw.indptr[row + 1]
-        interactions = dict(zip([data.product_ids[col] for col in raw.indices[start:end]],
-                                raw.data[start:end].astype(np.float64).tolist()))
+        interactions = dict(zip(ids[raw.indices[start:end]].tolist(), values[start:end].tolist()))
         yield model_docs.user_vector_doc(version, user_id, user_factors[row], interactions, data.reference_time,
                                          data.received_through, data.recent_order_ids.get(user_id, []))
 

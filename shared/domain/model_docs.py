@@ -71,8 +71,7 @@ def user_vector_doc(version: str, user_id: str, vector: np.ndarray, interactions
 
 
 def _rounded(values: dict[str, float], digits: int = 6) -> dict[str, float]:
-    rounded = np.round(np.fromiter(values.values(), dtype=np.float64, count=len(values)), digits).tolist()
-    return dict(zip(values, rounded))
+    return {key: round(value, digits) for key, value in values.items()}
 
 
 def pointer_doc(active_version: str, previous_version: str | None, activated_at: str) -> dict:
