@@ -29,7 +29,7 @@ def main() -> dict:
     in_process = timed_calls(lambda n: service.place(bodies[n % ORDERS] | {"orderId": f"svc-{n}"}), ORDERS)
 
     # Retraining is measured by bench/training.py; here it would only compete for the two cores.
-    host = LocalHostProcess(f"{folder}/http.sqlite3", {"DEMO_SKIP_TRAINING": "1", "RETRAIN_MIN_NEW_ORDERS": "1000000"},
+    host = LocalHostProcess(f"{folder}/http.sqlite3", {"RETRAIN_MIN_NEW_ORDERS": "1000000"},
                             args=("--quiet",)).start()
     try:
         requests = [("POST", "/api/orders", json.dumps(body).encode()) for body in bodies]

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 
 from aiohttp import web
 
+from commands.train import train_if_no_model
 from devhost.demo import load_demo
 from devhost.server import HostKeys, LocalHost
 from shared import bootstrap
@@ -54,19 +54,8 @@ def run(args) -> int:
 
 
 def prepare_demo(store) -> None:
-    if hasattr(store, "count") and store.count(ORDERS) == 0:
+    """On an empty store: the demo catalogue and order history; then a first model if none is active."""
+    if store.count(ORDERS) == 0:
         summary = load_demo(store, bootstrap.order_service())
         print(f"Demo data loaded: {summary['products']} products, {summary['orders']} orders", flush=True)
-    after_demo_load(store)
-
-
-def after_demo_load(store) -> None:
-    """Hook for training a first model when none is active (see commands/train.py)."""
-    hook = os.environ.get("DEMO_SKIP_TRAINING")
-    if hook:
-        return
-    try:
-        from commands.train import train_if_no_model
-    except ImportError:
-        return
     train_if_no_model(sys.stdout)

@@ -16,6 +16,8 @@ from shared.domain.validation import format_timestamp
 
 def add_arguments(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
+    parser.add_argument("--wait", action="store_true",
+                        help="with TRAINER_BACKEND=databricks: follow the run until its model is active or it failed")
 
 
 def new_version() -> str:
@@ -34,7 +36,6 @@ def train_now(params: TrainingParams | None = None) -> dict:
 def run(args) -> int:
     settings = bootstrap.settings()
     if settings.trainer_backend != "local":
-        from commands.train_remote import submit_remote
         return submit_remote(args)
     started = time.perf_counter()
     manifest = train_now()
@@ -56,3 +57,20 @@ def train_if_no_model(out=sys.stdout) -> None:
         manifest = train_now()
         print(f"Trained a first model {manifest['modelVersion']} ({manifest['counts']['users']} users, "
               f"{manifest['counts']['products']} products)", file=out, flush=True)
+
+
+def submit_remote(args, poll_seconds: float = 15.0) -> int:
+    """Record and submit a training request, as POST /api/admin/training-runs does; optionally follow it."""
+    service = bootstrap.training_service()
+    doc = service.manual()
+    print(f"Training request {doc['id']} for model {doc['modelVersion']}: {doc['state']} (run {doc['runId']})",
+          flush=True)
+    while args.wait and doc["state"] not in ("activated", "failed"):
+        time.sleep(poll_seconds)
+        service.reconcile()
+        doc = service.requests.get(doc["id"])
+        print(f"  {doc['state']}", flush=True)
+    if args.json:
+        print(json.dumps({"requestId": doc["id"], "modelVersion": doc["modelVersion"], "state": doc["state"],
+                          "runId": doc["runId"], "error": doc.get("error")}))
+    return 1 if doc["state"] == "failed" else 0

@@ -8,7 +8,7 @@ from tests.integration.localhost import ADMIN_KEY, LocalHostProcess
 
 @pytest.fixture
 def host(tmp_path):
-    process = LocalHostProcess(str(tmp_path / "store.sqlite3"), {"DEMO_SKIP_TRAINING": "1"}).start()
+    process = LocalHostProcess(str(tmp_path / "store.sqlite3")).start()
     yield process
     process.stop()
 
@@ -41,7 +41,7 @@ def test_orders_survive_a_restart(tmp_path, host):
     for number in range(5):
         assert host.request("POST", "/api/orders", order(number))[0] == 201
     host.stop()
-    again = LocalHostProcess(host.env["SQLITE_PATH"], {"DEMO_SKIP_TRAINING": "1"}).start()
+    again = LocalHostProcess(host.env["SQLITE_PATH"]).start()
     try:
         items = again.request("GET", "/api/users/u1/orders?limit=100")[1]["items"]
         assert sorted(item["orderId"] for item in items) == [f"o-{n}" for n in range(5)]
@@ -58,7 +58,7 @@ def test_every_acknowledged_order_survives_sigkill_exactly_once(tmp_path, host):
     host.kill()  # SIGKILL right after the burst: no clean shutdown, no final checkpoint
     acknowledged = {number for number, status in results if status == 201}
     assert len(acknowledged) == 300
-    again = LocalHostProcess(host.env["SQLITE_PATH"], {"DEMO_SKIP_TRAINING": "1"}).start()
+    again = LocalHostProcess(host.env["SQLITE_PATH"]).start()
     try:
         found = []
         for user in range(10):
