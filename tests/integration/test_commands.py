@@ -64,3 +64,19 @@ def test_train_prints_the_model_as_json(tmp_path):
     result = json.loads(manage(tmp_path, "train", "--json")[-1])
     assert set(result) == {"modelVersion", "users", "products", "interactions", "seconds"}
     assert result["users"] == 3 and result["products"] == 5 and result["interactions"] == 5
+
+
+def test_train_with_databricks_submits_one_run_through_the_jobs_api(tmp_path):
+    from tests.fakes.databricks_jobs_api import FakeJobsApi
+
+    manage(tmp_path, "import-orders", os.path.join(DATA, "online_retail_sample.csv"), "--no-progress")
+    with FakeJobsApi(job_ids=[77]) as api:
+        env = dict(os.environ, SQLITE_PATH=str(tmp_path / "store.sqlite3"), TRAINER_BACKEND="databricks",
+                   DATABRICKS_HOST=api.url, DATABRICKS_TOKEN=api.token, DATABRICKS_TRAIN_JOB_ID="77")
+        result = subprocess.run([sys.executable, "manage.py", "train", "--json"], cwd=ROOT, env=env,
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        summary = json.loads(result.stdout.strip().splitlines()[-1])
+        assert summary["state"] == "submitted" and summary["runId"]
+        assert api.runs_started == 1
+        assert api.calls("run-now")[0].idempotency_token == summary["requestId"]
