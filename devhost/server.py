@@ -131,11 +131,10 @@ def _to_aiohttp(result) -> web.Response:
     if result is None:
         return web.Response(status=204)
     headers = {key: value for key, value in result.headers.items() if key.lower() != "content-type"}
-    return web.Response(status=result.status_code, body=result.get_body(), headers=headers,
-                        content_type=(result.mimetype or "text/plain"),
-                        charset=result.charset if result.mimetype and result.mimetype.startswith(("text/",
-                                                                                                   "application/json"))
-                        else None)
+    mimetype = result.mimetype or "text/plain"
+    textual = mimetype.startswith("text/") or mimetype == "application/json"
+    return web.Response(status=result.status_code, body=result.get_body(), headers=headers, content_type=mimetype,
+                        charset=result.charset if textual else None)
 
 
 def _json_error(status: int, code: str, message: str, headers: dict | None = None) -> web.Response:
