@@ -35,17 +35,16 @@ class RecommendationService:
         if model is None:
             return self._response(user_id, [], None, "popular")
         vector, bought = self._user_state(model, user_id, session_token)
-        excluded = [model.index[pid] for pid in exclude if pid in model.index]
-        if not include_purchased:
-            excluded += bought
+        skipped = [model.index[pid] for pid in exclude if pid in model.index] + ([] if include_purchased else bought)
         if vector is None:
-            return self._response(user_id, self._popular(model, k, categories, set(exclude) | (
-                set() if include_purchased else {model.product_ids[i] for i in bought})), model.version, "popular")
+            skip_ids = set(exclude) | {model.product_ids[i] for i in skipped}
+            return self._response(user_id, self._popular(model, k, categories, skip_ids), model.version, "popular")
         scores = model.scorer.score(vector)
+        excluded = np.asarray(skipped, dtype=np.int64)
         mask = self._catalogue.unavailable_mask(model.version, model.product_ids, tuple(sorted(categories)))
         if mask is not None:
-            excluded += np.flatnonzero(mask).tolist()
-        best = top_k(scores, k, np.asarray(excluded, dtype=np.int64))
+            excluded = np.concatenate([excluded, np.flatnonzero(mask)])
+        best = top_k(scores, k, excluded)
         items = [(model.product_ids[i], float(scores[i])) for i in best]
         return self._response(user_id, items, model.version, "personalized")
 
