@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS documents (
     PRIMARY KEY (container, pk, id)
 );
 CREATE INDEX IF NOT EXISTS documents_feed ON documents (container, seq);
+CREATE INDEX IF NOT EXISTS documents_expiry ON documents (expires) WHERE expires IS NOT NULL;
 CREATE TABLE IF NOT EXISTS sequence (one INTEGER PRIMARY KEY CHECK (one = 1), value INTEGER NOT NULL);
 INSERT OR IGNORE INTO sequence (one, value) VALUES (1, 0);
 """
@@ -136,6 +137,8 @@ class SqliteStore:
                 stored = _stamp(doc, seq)
                 rows.append((container, pk, doc_id, orjson.dumps(stored).decode(), seq, _expires(stored)))
             conn.executemany(_INSERT, rows)
+            # Batches come from training and imports, rarely: the moment to delete what has expired for good.
+            conn.execute(f"DELETE FROM documents WHERE expires IS NOT NULL AND NOT {_LIVE}")
         return len(batch)
 
     def read(self, container: str, doc_id: str, partition_key: str, *, session_token: str | None = None) -> Document:
@@ -192,10 +195,6 @@ class SqliteStore:
             "SELECT seq, body FROM documents WHERE container=? AND seq>? ORDER BY seq LIMIT ?",
             (container, after_seq, limit)).fetchall()
         return [(seq, orjson.loads(body)) for seq, body in rows]
-
-    def purge_expired(self) -> int:
-        return self._conn().execute("DELETE FROM documents WHERE expires IS NOT NULL AND expires <= "
-                                    "((julianday('now') - 2440587.5) * 86400.0)").rowcount
 
     def latest_sequence(self, container: str) -> int:
         row = self._conn().execute("SELECT max(seq) FROM documents WHERE container=?", (container,)).fetchone()
