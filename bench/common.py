@@ -7,7 +7,7 @@ import resource
 import time
 from typing import Callable
 
-from tests.integration.localhost import ADMIN_KEY, FUNCTION_KEY, LocalHostProcess  # noqa: F401 - re-exported
+from tests.integration.localhost import FUNCTION_KEY, LocalHostProcess  # noqa: F401 - re-exported for the benchmarks
 
 
 def percentile(values: list[float], share: float) -> float:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import sys
-from dataclasses import fields, replace
+from dataclasses import fields
 
 from commands.evaluate import Evaluation
 from shared.domain.training_params import TrainingParams

@@ -6,7 +6,6 @@ import math
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from shared.domain.interactions import to_epoch_seconds
 from shared.domain.validation import format_timestamp, parse_timestamp
 
 
@@ -68,6 +67,3 @@ def evaluate_lists(lists: dict[str, list[str]], targets: dict[str, set[str]], k:
         rows.append(metrics_at(ranked, relevant, k))
     return summarize(rows, seen, catalogue_size)
 
-
-def newest_seconds(orders: list[dict]) -> float:
-    return float(to_epoch_seconds([max(order["createdAt"] for order in orders)])[0])

@@ -9,8 +9,6 @@ from shared.domain.errors import ConflictError, NotFoundError, PreconditionFaile
 from shared.domain.ports import ETAG, MODELS, DocumentStore, Filter, Query
 from shared.domain.validation import format_timestamp
 
-KEEP_PREVIOUS = 1   # the previous model stays, for rollback
-
 
 class ModelRegistry:
     def __init__(self, store: DocumentStore, retire_ttl_seconds: int = 3600):
