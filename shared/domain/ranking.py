@@ -6,13 +6,14 @@ import numpy as np
 _SAMPLE_FROM = 20_000   # below this many products a plain argpartition is as fast
 
 
-def top_k(scores: np.ndarray, k: int, excluded: np.ndarray | None = None) -> np.ndarray:
+def top_k(scores: np.ndarray, k: int, excluded: np.ndarray | None = None, overwrite: bool = False) -> np.ndarray:
     """Indices of the k best scores, best first, skipping `excluded` indices (ties: lower index first).
+    `overwrite=True` lets it mark excluded scores in `scores` itself instead of a copy.
 
     Exact. On large catalogues it first finds a threshold on a strided sample, keeps the scores at or above
     it (usually a few thousand), and partitions only those; if that leaves fewer than k it partitions all."""
     if excluded is not None and len(excluded):
-        scores = scores.copy()
+        scores = scores if overwrite else scores.copy()
         scores[excluded] = -np.inf
     k = min(k, len(scores))
     if k <= 0:

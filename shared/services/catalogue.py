@@ -42,7 +42,8 @@ class Catalogue:
         self._refresh = refresh_seconds
         self._products: dict[str, dict] = {}
         self._loaded_at = float("-inf")
-        self._masks: dict[tuple, np.ndarray] = {}
+        self._masks: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        self._has_categories = False
         self._lock = threading.Lock()
 
     def put(self, product_id: str, body: object) -> dict:
@@ -60,33 +61,46 @@ class Catalogue:
             with self._lock:
                 if time.monotonic() - self._loaded_at >= self._refresh:
                     self._products = {doc["id"]: doc for doc in self._store.scan(PRODUCTS)}
+                    self._has_categories = any(doc.get("category") for doc in self._products.values())
                     self._masks = {}
                     self._loaded_at = time.monotonic()
         return self._products
 
     def unavailable_mask(self, version: str, product_ids: list[str], categories: tuple[str, ...]) -> np.ndarray | None:
         """True where a model product may not be recommended: out of stock, or outside `categories`."""
+        found = self._unavailable(version, product_ids, categories)
+        return None if found is None else found[0]
+
+    def unavailable_indices(self, version: str, product_ids: list[str],
+                            categories: tuple[str, ...]) -> np.ndarray | None:
+        """The same as indices into the model's products, for excluding them from a ranking."""
+        found = self._unavailable(version, product_ids, categories)
+        return None if found is None else found[1]
+
+    def _unavailable(self, version, product_ids, categories) -> tuple[np.ndarray, np.ndarray] | None:
         products = self.snapshot()
         if not products:
             return None
         if not self.knows_categories():
             categories = ()  # category= applies only when the catalogue has categories at all
         key = (version, categories)
-        mask = self._masks.get(key)
-        if mask is None:
+        found = self._masks.get(key)
+        if found is None:
             wanted = set(categories)
             mask = np.fromiter(
                 ((doc := products.get(pid)) is not None and
                  (doc.get("inStock") is False or (wanted and doc.get("category") not in wanted))
                  or (doc is None and bool(wanted))
                  for pid in product_ids), dtype=bool, count=len(product_ids))
+            found = (mask, np.flatnonzero(mask))
             if len(self._masks) > 256:
                 self._masks.clear()
-            self._masks[key] = mask
-        return mask
+            self._masks[key] = found
+        return found
 
     def knows_categories(self) -> bool:
-        return any(doc.get("category") for doc in self.snapshot().values())
+        self.snapshot()
+        return self._has_categories
 
     def describe(self, product_id: str) -> dict:
         doc = self._products.get(product_id)

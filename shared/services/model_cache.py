@@ -60,7 +60,7 @@ class LoadedModel:
         row = self.index[product_id]
         scores = (self.vectors[row] @ self.scorer.vectors_t) / (self._norms * self._norms[row])
         skip = np.append(excluded if excluded is not None else np.zeros(0, dtype=np.int64), row)
-        return [[self.product_ids[i], round(float(scores[i]), 5)] for i in top_k(scores, k, skip)]
+        return [[self.product_ids[i], round(float(scores[i]), 5)] for i in top_k(scores, k, skip, overwrite=True)]
 
 
 def load_model(store: DocumentStore, version: str) -> LoadedModel:

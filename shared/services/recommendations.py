@@ -2,13 +2,14 @@
 (including the one a moment ago), scored against all products, filtered and ranked."""
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timezone
 
 import numpy as np
 
 from shared.domain.errors import NotFoundError, ValidationError
 from shared.domain.foldin import decayed_counts, solve_user
-from shared.domain.interactions import to_epoch_seconds
+from shared.domain.interactions import from_epoch_seconds, to_epoch_seconds
 from shared.domain.model_docs import FOLD_IN_OVERLAP_SECONDS, decode_vectors
 from shared.domain.ports import ORDERS, USER_VECTORS, DocumentStore, Filter, Query
 from shared.domain.ranking import top_k
@@ -41,11 +42,12 @@ class RecommendationService:
             return self._response(user_id, self._popular(model, k, categories, skip_ids), model.version, "popular")
         scores = model.scorer.score(vector)
         excluded = np.asarray(skipped, dtype=np.int64)
-        mask = self._catalogue.unavailable_mask(model.version, model.product_ids, tuple(sorted(categories)))
-        if mask is not None:
-            excluded = np.concatenate([excluded, np.flatnonzero(mask)])
-        best = top_k(scores, k, excluded)
-        items = [(model.product_ids[i], float(scores[i])) for i in best]
+        unavailable = self._catalogue.unavailable_indices(model.version, model.product_ids,
+                                                          tuple(sorted(categories)))
+        if unavailable is not None:
+            excluded = np.concatenate([excluded, unavailable])
+        best = top_k(scores, k, excluded, overwrite=True)   # the scores are this request's own
+        items = list(zip([model.product_ids[i] for i in best.tolist()], scores[best].tolist()))
         return self._response(user_id, items, model.version, "personalized")
 
     def _user_state(self, model: LoadedModel, user_id: str, session_token: str | None):
@@ -55,10 +57,7 @@ class RecommendationService:
             doc = self._store.read(USER_VECTORS, user_id, user_id, session_token=session_token)
         except NotFoundError:
             doc = None
-        filters = ()
-        if doc is not None:
-            since = to_epoch_seconds([doc["receivedThrough"]])[0] - FOLD_IN_OVERLAP_SECONDS
-            filters = (Filter("receivedAt", ">", format_timestamp(datetime.fromtimestamp(since, timezone.utc))),)
+        filters = (Filter("receivedAt", ">", _fold_in_from(doc["receivedThrough"])),) if doc is not None else ()
         query = Query(partition_key=user_id, filters=filters, order_by="receivedAt", descending=True,
                       limit=MAX_ORDERS_READ)
         seen = set(doc["recentOrderIds"]) if doc else set()
@@ -68,8 +67,7 @@ class RecommendationService:
         if doc is not None:
             # The document may come from a newer model than the active one: bring its decayed counts to the
             # active model's reference time, so old and new lines are weighed alike.
-            shift = float(decay((model.decay_reference_seconds - to_epoch_seconds([doc["decayReference"]])[0])
-                                / SECONDS_PER_DAY, model.half_life_days))
+            shift = _decay_shift(doc["decayReference"], model.decay_reference_seconds, model.half_life_days)
             raw = {model.index[pid]: value * shift for pid, value in doc["interactions"].items()
                    if pid in model.index}
         created = to_epoch_seconds([order["createdAt"] for order in orders]) if orders else []
@@ -101,7 +99,8 @@ class RecommendationService:
         mask = self._catalogue.unavailable_mask(model.version, model.product_ids, ())
         neighbours = model.similar(self._store).get(product_id)
         if neighbours is None:
-            neighbours = model.similar_on_demand(product_id, k, None if mask is None else np.flatnonzero(mask))
+            neighbours = model.similar_on_demand(
+                product_id, k, self._catalogue.unavailable_indices(model.version, model.product_ids, ()))
         items = [(pid, score) for pid, score in neighbours
                  if mask is None or pid not in model.index or not mask[model.index[pid]]][:k]
         return {"productId": product_id, "items": [self._item(pid, score) for pid, score in items],
@@ -124,6 +123,19 @@ class RecommendationService:
     def _response(self, user_id, items, version, strategy) -> dict:
         return {"userId": user_id, "items": [self._item(pid, score) for pid, score in items],
                 "modelVersion": version, "strategy": strategy, "generatedAt": _now()}
+
+
+# Both depend only on the user document's model version, so a handful of values serve every request.
+@functools.lru_cache(maxsize=64)
+def _fold_in_from(received_through: str) -> str:
+    """The receivedAt after which orders may be missing from a user document (with a safety overlap)."""
+    return from_epoch_seconds(to_epoch_seconds([received_through])[0] - FOLD_IN_OVERLAP_SECONDS)
+
+
+@functools.lru_cache(maxsize=64)
+def _decay_shift(doc_reference: str, model_reference_seconds: float, half_life_days: float) -> float:
+    return float(decay((model_reference_seconds - to_epoch_seconds([doc_reference])[0]) / SECONDS_PER_DAY,
+                       half_life_days))
 
 
 def _check_k(k: int) -> None:
