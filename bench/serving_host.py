@@ -7,10 +7,10 @@ import sys
 
 import azure.functions as func
 import numpy as np
-from aiohttp import web
 from scipy import sparse
 
-from devhost.server import HostKeys, LocalHost
+from devhost.processes import serve
+from devhost.server import HostKeys
 from functions import admin, catalogue, health, orders, recommendations, training
 from functions.http import handles_errors, json_response, route_param
 from shared import bootstrap
@@ -57,16 +57,22 @@ def implicit_recommend(model, index, doc) -> list:
     return [[_implicit["ids"][i], float(s)] for i, s in zip(ids, scores)]
 
 
-def main(port: int) -> None:
+def build_app() -> func.FunctionApp:
+    """The function app plus the bench endpoints, with the model loaded: every serving process calls this before
+    it listens."""
     app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
     for blueprint in (health.bp, orders.bp, recommendations.bp, catalogue.bp, training.bp, admin.bp, bench):
         app.register_functions(blueprint)
-    settings = bootstrap.settings()
-    host = LocalHost(app, bootstrap.store(), settings, HostKeys.from_settings(settings))
     bootstrap.recommendation_service().for_user("user-0")   # load the model before the first request
     implicit_model()
-    print(json.dumps({"ready": port}), flush=True)
-    web.run_app(host.web_app(), host="127.0.0.1", port=port, print=None, access_log=None)
+    return app
+
+
+def main(port: int) -> None:
+    """Serve in FUNCTIONS_WORKER_PROCESS_COUNT processes; print {"ready": port} once all of them listen."""
+    keys = HostKeys.from_settings(bootstrap.settings())
+    serve("bench.serving_host:build_app", port=port, keys=keys,
+          on_ready=lambda _host: print(json.dumps({"ready": port}), flush=True))
 
 
 if __name__ == "__main__":

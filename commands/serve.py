@@ -5,10 +5,9 @@ import json
 import logging
 import sys
 
-from aiohttp import web
-
 from commands.train import train_if_no_model
 from devhost.demo import load_demo
+from devhost.processes import LOG_FORMAT, serve
 from devhost.server import HostKeys, LocalHost
 from shared import bootstrap
 from shared.domain.ports import ORDERS
@@ -19,6 +18,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--port", type=int, default=7071)
     parser.add_argument("--demo", action="store_true", help="load demo data into an empty store (and train)")
     parser.add_argument("--quiet", action="store_true", help="no per-request log lines")
+    parser.add_argument("--app", default="function_app:app",
+                        help="the FunctionApp to serve, as module:attribute (or module:factory)")
 
 
 def route_prefix(host_json: str = "host.json") -> str:
@@ -30,25 +31,30 @@ def route_prefix(host_json: str = "host.json") -> str:
 
 
 def run(args) -> int:
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format=LOG_FORMAT)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     settings = bootstrap.settings()
     store = bootstrap.store()
     if args.demo:
         prepare_demo(store)
-    import function_app  # imported here, as the worker would, after settings are in place
-
     keys = HostKeys.from_settings(settings)
-    host = LocalHost(function_app.app, store, settings, keys, route_prefix())
-    print(f"Local functions host on http://{args.host}:{args.port} (store: {settings.store_backend} "
-          f"{settings.sqlite_path if settings.store_backend == 'sqlite' else settings.cosmos_endpoint})")
-    print("\n".join(host.describe()))
-    print(f"Function key: {keys.function_key}\nAdmin key:    {keys.admin_key}")
-    print("Try: curl -H 'x-functions-key: <function key>' "
-          f"http://{args.host}:{args.port}/api/users/demo-user-0001/orders", flush=True)
-    web.run_app(host.web_app(), host=args.host, port=args.port, print=None, access_log=None,
-                handle_signals=True, shutdown_timeout=5)
+    processes = settings.functions_worker_process_count
+    if processes > 1 and settings.trainer_backend == "local":
+        logging.getLogger("devhost").warning(
+            "FUNCTIONS_WORKER_PROCESS_COUNT=%d with the local trainer: a manual retrain that a worker process other "
+            "than the primary answers trains there, where the primary's reconcile timer cannot follow it", processes)
+
+    def banner(host: LocalHost) -> None:
+        where = settings.sqlite_path if settings.store_backend == "sqlite" else settings.cosmos_endpoint
+        print(f"Local functions host on http://{args.host}:{args.port} (store: {settings.store_backend} {where}; "
+              f"{processes} worker process{'es' if processes > 1 else ''})")
+        print("\n".join(host.describe()))
+        print(f"Function key: {keys.function_key}\nAdmin key:    {keys.admin_key}")
+        print("Try: curl -H 'x-functions-key: <function key>' "
+              f"http://{args.host}:{args.port}/api/users/demo-user-0001/orders", flush=True)
+
+    # The app is imported in serve, as the worker would, after settings are in place.
+    serve(args.app, args.host, args.port, keys=keys, route_prefix=route_prefix(), on_ready=banner)
     print("Stopped.")
     return 0
 

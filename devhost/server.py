@@ -3,6 +3,7 @@ routing and keys, the Cosmos DB trigger from the SQLite change feed, and timers.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import logging
 import os
@@ -33,15 +34,21 @@ class HostKeys:
 
 
 class LocalHost:
+    """One process's share of the host: HTTP always; the Cosmos DB trigger and timers only with `triggers`
+    (with several processes only in the primary: two change feed pumps would deliver every change twice)."""
+
     def __init__(self, app: func.FunctionApp, store, settings, keys: HostKeys, route_prefix: str = "api",
-                 workers: int = 8):
+                 triggers: bool = True):
         export_settings(settings)
         self.functions = app.get_functions()  # once per process: a second call raises (library bug)
         self.routes = build_routes(self.functions, route_prefix)
         self.store = store
         self.settings = settings
         self.keys = keys
-        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="worker")
+        self.run_triggers = triggers
+        self.executor = ThreadPoolExecutor(max_workers=settings.python_threadpool_thread_count,
+                                           thread_name_prefix="worker")
+        self.pid = str(os.getpid())
         self.stop_event: asyncio.Event | None = None
         self.background: list[asyncio.Task] = []
 
@@ -49,8 +56,10 @@ class LocalHost:
     async def handle(self, request: web.Request) -> web.Response:
         started = time.perf_counter()
         response = await self._dispatch(request)
-        log.info("%s %s %d %.1fms", request.method, request.path_qs, response.status,
-                 (time.perf_counter() - started) * 1000)
+        if log.isEnabledFor(logging.INFO):   # --quiet: not even the line's arguments (path_qs builds a string)
+            log.info("%s %s %d %.1fms", request.method, request.path_qs, response.status,
+                     (time.perf_counter() - started) * 1000)
+        response.headers["X-Worker-Pid"] = self.pid   # which process answered, with several
         return response
 
     async def _dispatch(self, request: web.Request) -> web.Response:
@@ -64,7 +73,7 @@ class LocalHost:
         if not authorized(route.auth_level, presented, self.keys.function_key, self.keys.admin_key):
             return _json_error(401, "unauthorized", "a valid function key is required (x-functions-key header "
                                                     "or code query parameter)")
-        body = await request.read()
+        body = await request.read() if request.body_exists else b""
         params = {key: value for key, value in request.query.items() if key != "code"}
         http_request = func.HttpRequest(request.method, str(request.url), headers=dict(request.headers),
                                         params=params, route_params=found, body=body)
@@ -80,7 +89,7 @@ class LocalHost:
     async def _start_background(self, _app: web.Application) -> None:
         loop = asyncio.get_running_loop()
         self.stop_event = asyncio.Event()
-        for function in self.functions:
+        for function in self.functions if self.run_triggers else ():
             kind = function.get_trigger().type
             if kind == "cosmosDBTrigger":
                 runner = ChangeFeedPump(function, self.store, self.settings.container_names())
@@ -117,6 +126,13 @@ class LocalHost:
             if kind != "httpTrigger":
                 lines.append(f"  {function.get_function_name()}: {kind}")
         return lines
+
+
+def load_app(spec: str) -> func.FunctionApp:
+    """`module:attribute` (attribute `app` when left out): a FunctionApp, or a function that returns one."""
+    module, _, name = spec.partition(":")
+    app = getattr(importlib.import_module(module), name or "app")
+    return app if isinstance(app, func.FunctionApp) else app()
 
 
 def export_settings(settings) -> None:

@@ -38,6 +38,9 @@ class Settings:
 
     local_function_key: str = _setting("LOCAL_FUNCTION_KEY", "", secret=True)
     local_admin_key: str = _setting("LOCAL_ADMIN_KEY", "", secret=True)
+    # Azure's own names, so the local host means by them what the Functions host does.
+    functions_worker_process_count: int = _setting("FUNCTIONS_WORKER_PROCESS_COUNT", 1, low=1, high=10)
+    python_threadpool_thread_count: int = _setting("PYTHON_THREADPOOL_THREAD_COUNT", 8, low=1, high=32)
 
     trainer_backend: str = _setting("TRAINER_BACKEND", "local", choices=("local", "databricks"))
     training_threads: int = _setting("TRAINING_THREADS", 1, low=1, high=64)

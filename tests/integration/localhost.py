@@ -78,6 +78,19 @@ class LocalHostProcess:
             self.process.wait()
 
 
+def wait_for(check, timeout: float, what: str, host: LocalHostProcess | None = None):
+    """Poll `check` until it returns something truthy; fail with the host's log tail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            tail = host.log()[-4000:] if host else ""
+            raise AssertionError(f"not within {timeout} s: {what}\n--- host log ---\n{tail}")
+        time.sleep(0.2)
+
+
 def _json(raw: bytes):
     try:
         return json.loads(raw) if raw else None

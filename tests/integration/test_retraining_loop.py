@@ -19,7 +19,7 @@ from shared.domain.training_params import TrainingParams
 from shared.services.models import ModelRegistry
 from tests.builders import clustered_orders, store_orders
 from tests.fakes.databricks_jobs_api import FakeJobsApi
-from tests.integration.localhost import ADMIN_KEY, LocalHostProcess
+from tests.integration.localhost import ADMIN_KEY, LocalHostProcess, wait_for
 
 FAST = {"RETRAIN_MIN_INTERVAL_SECONDS": "0", "RECONCILE_SCHEDULE": "*/1 * * * * *", "MODEL_REFRESH_SECONDS": "0.5"}
 LEASE_ID = "orders-on_orders_changed"        # lease_container_prefix + function name
@@ -33,19 +33,6 @@ DATABRICKS_THRESHOLD = 20
 # means more attempts, and would push this test past a minute.
 OUTAGE_SECONDS = RETRY_TIMEOUT_SECONDS + 5
 SMALL_JOB = TrainingParams(factors=8, iterations=3)
-
-
-def wait_for(check, timeout: float, what: str, host: LocalHostProcess | None = None):
-    """Poll `check` until it returns something truthy; fail with the host's log tail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            tail = host.log()[-4000:] if host else ""
-            raise AssertionError(f"not within {timeout} s: {what}\n--- host log ---\n{tail}")
-        time.sleep(0.2)
 
 
 def admin(host, method, path, body=None):
