@@ -28,6 +28,8 @@ PRODUCTS = int(os.environ.get("BENCH_PRODUCTS", 100_000))
 FACTORS = 64
 SAMPLE = 3000
 CONCURRENCY = 32
+# One local host worker process per core, as FUNCTIONS_WORKER_PROCESS_COUNT does per instance in Azure.
+PROCESSES = int(os.environ.get("BENCH_PROCESSES", os.cpu_count() or 1))
 
 
 def main() -> dict:
@@ -72,17 +74,18 @@ def main() -> dict:
 def over_http(path: str, users: list[str]) -> dict:
     port = free_port()
     env = dict(os.environ, SQLITE_PATH=path, LOCAL_FUNCTION_KEY=FUNCTION_KEY, LOCAL_ADMIN_KEY="bench-admin",
-               RECONCILE_SCHEDULE="0 0 0 1 1 *")
+               RECONCILE_SCHEDULE="0 0 0 1 1 *", FUNCTIONS_WORKER_PROCESS_COUNT=str(PROCESSES))
     process = subprocess.Popen([sys.executable, "-m", "bench.serving_host", str(port)], cwd=ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         json.loads(process.stdout.readline())
+        pids = [process.pid, *child_pids(process.pid)]
         base = f"http://127.0.0.1:{port}"
         wait_until_listening(base)
         paths = {"service": "/api/users/{}/recommendations?k=10", "(a) precomputed": "/api/bench/precomputed/{}",
                  "(b) implicit": "/api/bench/implicit/{}"}
         results = {}
-        print(f"Over HTTP through the local host (concurrency {CONCURRENCY}):")
+        print(f"Over HTTP through the local host ({PROCESSES} worker processes, concurrency {CONCURRENCY}):")
         for label, template in paths.items():
             requests = [("GET", template.format(user), None) for user in users]
             http_load(base, requests[:300], CONCURRENCY)   # warm up
@@ -91,11 +94,16 @@ def over_http(path: str, users: list[str]) -> dict:
         service, listed = results["service"], results["(a) precomputed"]
         print(f"  service / (a) throughput = {service['per_second'] / listed['per_second']:.2f}; "
               f"service / (b) throughput = {service['per_second'] / results['(b) implicit']['per_second']:.2f}; "
-              f"serving process RSS {rss_mb(process.pid):.0f} MB")
+              f"serving processes' RSS {' + '.join(f'{rss_mb(pid):.0f}' for pid in pids)} MB")
         return results
     finally:
         process.terminate()
         process.wait(10)
+
+
+def child_pids(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as handle:
+        return [int(child) for child in handle.read().split()]
 
 
 def wait_until_listening(base: str, timeout: float = 60) -> None:

@@ -2,6 +2,7 @@
 the route prefix from host.json, methods, and auth levels with function and admin keys."""
 from __future__ import annotations
 
+import inspect
 import re
 from dataclasses import dataclass
 from typing import Callable
@@ -18,6 +19,7 @@ class HttpRoute:
     methods: frozenset[str]
     auth_level: str
     handler: Callable
+    is_async: bool = False   # async functions run on the event loop, sync ones in the thread pool (as in Azure)
 
 
 def compile_template(prefix: str, template: str) -> re.Pattern:
@@ -48,8 +50,9 @@ def build_routes(functions, prefix: str) -> list[HttpRoute]:
         methods = frozenset(_name(method) for method in (trigger.methods or ["GET", "POST", "PUT", "DELETE",
                                                                               "PATCH", "HEAD", "OPTIONS"]))
         level = _name(trigger.auth_level or FUNCTION)
+        handler = function.get_user_function()
         routes.append(HttpRoute(function.get_function_name(), template, compile_template(prefix, template),
-                                methods, level, function.get_user_function()))
+                                methods, level, handler, inspect.iscoroutinefunction(handler)))
     # Literal segments beat parameters, as in ASP.NET routing: try templates with fewer parameters first.
     routes.sort(key=lambda route: (route.template.count("{"), -len(route.template)))
     return routes

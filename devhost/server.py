@@ -77,9 +77,11 @@ class LocalHost:
         params = {key: value for key, value in request.query.items() if key != "code"}
         http_request = func.HttpRequest(request.method, str(request.url), headers=dict(request.headers),
                                         params=params, route_params=found, body=body)
-        loop = asyncio.get_running_loop()
         try:
-            result = await loop.run_in_executor(self.executor, route.handler, http_request)
+            if route.is_async:
+                result = await route.handler(http_request)
+            else:
+                result = await asyncio.get_running_loop().run_in_executor(self.executor, route.handler, http_request)
         except Exception:  # noqa: BLE001 - as the Functions host does: log it, answer 500, keep serving
             log.exception("function %s failed", route.name)
             return _json_error(500, "internal_error", "the function failed")

@@ -3,6 +3,7 @@ domain errors to status codes. A 500 never carries a stack trace."""
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import logging
 import math
@@ -51,25 +52,38 @@ def error_response(status: int, code: str, message: str, details: object = None,
 
 
 def handles_errors(handler: Callable[[func.HttpRequest], func.HttpResponse]):
-    """Wrap a blueprint function: domain errors become their status, anything else a bare 500."""
+    """Wrap a blueprint function (sync or async): domain errors become their status, anything else a bare 500."""
+    if inspect.iscoroutinefunction(handler):
+        @functools.wraps(handler)
+        async def async_wrapper(req: func.HttpRequest) -> func.HttpResponse:
+            try:
+                return await handler(req)
+            except Exception as error:  # noqa: BLE001 - turned into a response below
+                return _failure_response(req, error)
+
+        return async_wrapper
 
     @functools.wraps(handler)
     def wrapper(req: func.HttpRequest) -> func.HttpResponse:
         try:
             return handler(req)
-        except errors.DomainError as error:
-            status = status_for(error)
-            headers = None
-            if isinstance(error, errors.UnavailableError) and error.retry_after:
-                headers = {"Retry-After": str(math.ceil(error.retry_after))}
-            if status >= 500:
-                log.warning("%s %s failed: %s", req.method, req.url, error.message)
-            return error_response(status, error.code, error.message, error.details, headers)
-        except Exception:  # noqa: BLE001 - the last line of defence; the trace goes to the log only
-            log.exception("%s %s failed", req.method, req.url)
-            return error_response(500, "internal_error", "the service failed to handle this request")
+        except Exception as error:  # noqa: BLE001 - turned into a response below
+            return _failure_response(req, error)
 
     return wrapper
+
+
+def _failure_response(req: func.HttpRequest, error: Exception) -> func.HttpResponse:
+    if not isinstance(error, errors.DomainError):   # the last line of defence; the trace goes to the log only
+        log.error("%s %s failed", req.method, req.url, exc_info=error)
+        return error_response(500, "internal_error", "the service failed to handle this request")
+    status = status_for(error)
+    headers = None
+    if isinstance(error, errors.UnavailableError) and error.retry_after:
+        headers = {"Retry-After": str(math.ceil(error.retry_after))}
+    if status >= 500:
+        log.warning("%s %s failed: %s", req.method, req.url, error.message)
+    return error_response(status, error.code, error.message, error.details, headers)
 
 
 def read_json(req: func.HttpRequest) -> object:

@@ -33,10 +33,11 @@ def _bool_param(req: func.HttpRequest, name: str) -> bool:
 @bp.function_name("user_recommendations")
 @bp.route(route="users/{user_id}/recommendations", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 @handles_errors
-def user_recommendations(req: func.HttpRequest) -> func.HttpResponse:
+async def user_recommendations(req: func.HttpRequest) -> func.HttpResponse:
+    # Async, so that it runs on the worker's event loop, where concurrent requests share one scoring pass.
     user_id = route_param(req, "user_id")
     ensure_shopper(req, user_id)
-    result = bootstrap.recommendation_service().for_user(
+    result = await bootstrap.recommendation_service().for_user_async(
         user_id, k=int_param(req, "k", 10, 1, 100), categories=_list_param(req, "category"),
         exclude=_list_param(req, "exclude"), include_purchased=_bool_param(req, "includePurchased"),
         session_token=session_token(req))

@@ -28,6 +28,8 @@ _RACE_RETRIES = 3
 class CosmosStore:
     """Thread-safe. The CosmosClient is built on first use: its constructor already reads the account."""
 
+    embedded = False
+
     def __init__(self, connect: Callable[[], Any], database: str, container_names: dict[str, str], *,
                  create_if_missing: bool = False, endpoint: str = "", credential: Any = None):
         self._connect, self.database_name, self.container_names = connect, database, dict(container_names)

@@ -46,6 +46,8 @@ _SCAN_BATCH = 2000
 class SqliteStore:
     """Thread-safe: one connection per thread; SQLite serializes the writers."""
 
+    embedded = True
+
     def __init__(self, path: str):
         self.path = path
         directory = os.path.dirname(os.path.abspath(path))

@@ -76,7 +76,12 @@ class DocumentStore(Protocol):
     got from an earlier write (read-your-writes under Session consistency). Writes return `Written`.
     Errors are domain errors: NotFoundError, ConflictError (id exists), PreconditionFailedError (etag),
     UnavailableError (down or throttled).
+
+    `embedded` is True when reads are in process and take microseconds (SQLite): code running on an event
+    loop may then call them directly instead of handing them to a thread.
     """
+
+    embedded: bool
 
     def create(self, container: str, doc: Document) -> Written: ...
 

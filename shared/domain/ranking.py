@@ -1,41 +1,43 @@
 """Scoring and top-k: one matrix-vector product and a partial sort."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-_SAMPLE_FROM = 20_000   # below this many products a plain argpartition is as fast
+_BLOCKS_FROM = 4096   # below this many products a plain partition is as fast
 
 
 def top_k(scores: np.ndarray, k: int, excluded: np.ndarray | None = None, overwrite: bool = False) -> np.ndarray:
     """Indices of the k best scores, best first, skipping `excluded` indices (ties: lower index first).
     `overwrite=True` lets it mark excluded scores in `scores` itself instead of a copy.
 
-    Exact. On large catalogues it first finds a threshold on a strided sample, keeps the scores at or above
-    it (usually a few thousand), and partitions only those; if that leaves fewer than k it partitions all."""
+    Exact. On large catalogues it partitions only the blocks that can hold the k best (see _candidates)."""
     if excluded is not None and len(excluded):
         scores = scores if overwrite else scores.copy()
         scores[excluded] = -np.inf
     k = min(k, len(scores))
     if k <= 0:
         return np.zeros(0, dtype=np.int64)
-    candidates = _above_sampled_threshold(scores, k) if len(scores) >= _SAMPLE_FROM else None
-    if candidates is None:
-        candidates = np.arange(len(scores))
+    candidates = _candidates(scores, k) if len(scores) >= _BLOCKS_FROM else np.arange(len(scores))
     values = scores[candidates]
     kth = np.partition(values, len(values) - k)[len(values) - k]   # the k-th best score
     above = candidates[values > kth]
-    tied = candidates[values == kth][:k - len(above)]              # ties at the edge: lower index first
+    tied = np.sort(candidates[values == kth])[:k - len(above)]     # ties at the edge: lower index first
     best = np.concatenate([above, tied])
     best = best[np.lexsort((best, -scores[best]))]
     return best[np.isfinite(scores[best])]
 
 
-def _above_sampled_threshold(scores: np.ndarray, k: int) -> np.ndarray | None:
-    step = max(len(scores) // 2000, 1)
-    sample = scores[::step]
-    rank = min(len(sample), 2 * k)
-    threshold = np.partition(sample, len(sample) - rank)[len(sample) - rank]
-    if not np.isfinite(threshold):
-        return None
-    candidates = np.flatnonzero(scores >= threshold)
-    return candidates if len(candidates) >= k else None
+def _candidates(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the groups whose maximum is at least the k-th largest group maximum.
+
+    Exact: a group below that has k other groups whose maxima beat all of its scores, so none of its
+    scores is among the k best. Group j is every index congruent to j modulo the group count, so the maxima
+    are one element-wise maximum over contiguous rows (fast); about k groups remain to partition."""
+    rows = max(int(math.sqrt(len(scores) / k)), 1)    # the size of a group: balances the two passes
+    groups = len(scores) // rows
+    maxima = scores[:rows * groups].reshape(rows, groups).max(axis=0)
+    chosen = np.flatnonzero(maxima >= np.partition(maxima, groups - k)[groups - k])
+    indices = (chosen + groups * np.arange(rows)[:, None]).ravel()
+    return np.concatenate([indices, np.arange(rows * groups, len(scores))])   # the remainder: always kept

@@ -2,7 +2,9 @@
 (including the one a moment ago), scored against all products, filtered and ranked."""
 from __future__ import annotations
 
+import asyncio
 import functools
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import numpy as np
@@ -30,6 +32,25 @@ class RecommendationService:
 
     def for_user(self, user_id: str, k: int = 10, categories: tuple[str, ...] = (), exclude: tuple[str, ...] = (),
                  include_purchased: bool = False, session_token: str | None = None) -> dict:
+        plan = self._plan(user_id, k, categories, exclude, include_purchased, session_token)
+        if isinstance(plan, dict):
+            return plan
+        return self._finish(plan, plan.model.scorer.score(plan.vector))
+
+    async def for_user_async(self, user_id: str, k: int = 10, categories: tuple[str, ...] = (),
+                             exclude: tuple[str, ...] = (), include_purchased: bool = False,
+                             session_token: str | None = None) -> dict:
+        """The same, for a request served on an event loop: store reads go to a thread unless the store is
+        embedded, and scoring joins the loop's batches (BatchScorer.score_async)."""
+        args = (user_id, k, categories, exclude, include_purchased, session_token)
+        plan = self._plan(*args) if self._store.embedded else await asyncio.to_thread(self._plan, *args)
+        if isinstance(plan, dict):
+            return plan
+        return self._finish(plan, await plan.model.scorer.score_async(plan.vector))
+
+    def _plan(self, user_id, k, categories, exclude, include_purchased, session_token) -> "_Ranking | dict":
+        """Everything up to scoring: the user's vector and what to exclude; or the whole response when
+        there is nothing to score (no model yet, cold start)."""
         check_id(user_id, "userId")
         _check_k(k)
         model = self._models.current()
@@ -40,15 +61,17 @@ class RecommendationService:
         if vector is None:
             skip_ids = set(exclude) | {model.product_ids[i] for i in skipped}
             return self._response(user_id, self._popular(model, k, categories, skip_ids), model.version, "popular")
-        scores = model.scorer.score(vector)
         excluded = np.asarray(skipped, dtype=np.int64)
         unavailable = self._catalogue.unavailable_indices(model.version, model.product_ids,
                                                           tuple(sorted(categories)))
         if unavailable is not None:
             excluded = np.concatenate([excluded, unavailable])
-        best = top_k(scores, k, excluded, overwrite=True)   # the scores are this request's own
-        items = list(zip([model.product_ids[i] for i in best.tolist()], scores[best].tolist()))
-        return self._response(user_id, items, model.version, "personalized")
+        return _Ranking(model, user_id, k, vector, excluded)
+
+    def _finish(self, plan: "_Ranking", scores: np.ndarray) -> dict:
+        best = top_k(scores, plan.k, plan.excluded, overwrite=True)   # the scores are this request's own
+        items = list(zip([plan.model.product_ids[i] for i in best.tolist()], scores[best].tolist()))
+        return self._response(plan.user_id, items, plan.model.version, "personalized")
 
     def _user_state(self, model: LoadedModel, user_id: str, session_token: str | None):
         """(vector or None for cold start, indices of products bought) from the user's vector document and
@@ -136,6 +159,15 @@ def _fold_in_from(received_through: str) -> str:
 def _decay_shift(doc_reference: str, model_reference_seconds: float, half_life_days: float) -> float:
     return float(decay((model_reference_seconds - to_epoch_seconds([doc_reference])[0]) / SECONDS_PER_DAY,
                        half_life_days))
+
+
+@dataclass(frozen=True)
+class _Ranking:
+    model: LoadedModel
+    user_id: str
+    k: int
+    vector: np.ndarray
+    excluded: np.ndarray
 
 
 def _check_k(k: int) -> None:

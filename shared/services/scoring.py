@@ -1,10 +1,16 @@
-"""Scoring many requests at once: threads that ask for scores while another thread is scoring wait, and
-the next pass scores all of them with one matrix product, reading the product vectors once for the whole
-batch instead of once per request. No request ever waits for a batch to fill: a lone request is scored at
-once, so this only changes anything under concurrent load."""
+"""Scoring many requests at once: requests that ask for scores while a batch is being scored wait, and the
+next pass scores all of them with one matrix product, reading the product vectors once for the whole batch
+instead of once per request. No request ever waits for a batch to fill: a lone request is scored at once, so
+this only changes anything under concurrent load.
+
+Two doors to the same batching: `score` for threads (the scoring thread leads, the others wait), and
+`score_async` for requests served on an event loop (batches are scored in one scoring thread, off the loop;
+no thread hand-off per request, which costs more than the scoring of a batch row on a small VM)."""
 from __future__ import annotations
 
+import asyncio
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -24,6 +30,9 @@ class _Pending:
         self.done = threading.Event()
 
 
+_SCORING_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scoring")
+
+
 class BatchScorer:
     def __init__(self, vectors_t: np.ndarray):
         # factors x products, C-contiguous: (batch x factors) @ this gives one row of scores per request,
@@ -32,6 +41,36 @@ class BatchScorer:
         self._lock = threading.Lock()
         self._queue: list[_Pending] = []
         self._scoring = False
+        self._waiting: list[tuple[np.ndarray, asyncio.Future]] = []
+        self._async_batches: asyncio.Task | None = None
+
+    def score_rows(self, vectors: list[np.ndarray]) -> list[np.ndarray]:
+        if len(vectors) < MIN_MATRIX_BATCH:
+            return [vector @ self.vectors_t for vector in vectors]
+        return list(np.stack(vectors) @ self.vectors_t)   # BLAS releases the GIL while it runs
+
+    async def score_async(self, vector: np.ndarray) -> np.ndarray:
+        future = asyncio.get_running_loop().create_future()
+        self._waiting.append((vector, future))
+        if self._async_batches is None or self._async_batches.done():
+            self._async_batches = asyncio.get_running_loop().create_task(self._score_waiting())
+        return await future
+
+    async def _score_waiting(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._waiting:
+            batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
+            try:
+                rows = await loop.run_in_executor(_SCORING_THREAD, self.score_rows, [item[0] for item in batch])
+            except Exception as error:  # noqa: BLE001 - hand the failure to every request of the batch
+                rows = [error] * len(batch)
+            for (_, future), row in zip(batch, rows):
+                if future.done():      # its request was cancelled
+                    continue
+                if isinstance(row, Exception):
+                    future.set_exception(row)
+                else:
+                    future.set_result(row)
 
     def score(self, vector: np.ndarray) -> np.ndarray:
         pending = _Pending(vector)
@@ -53,13 +92,8 @@ class BatchScorer:
         with self._lock:
             batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
         try:
-            if len(batch) < MIN_MATRIX_BATCH:
-                for item in batch:
-                    item.scores = item.vector @ self.vectors_t
-            else:   # BLAS releases the GIL while it runs
-                scores = np.stack([item.vector for item in batch]) @ self.vectors_t
-                for row, item in enumerate(batch):
-                    item.scores = scores[row]
+            for item, scores in zip(batch, self.score_rows([item.vector for item in batch])):
+                item.scores = scores
         except BaseException as error:  # noqa: BLE001 - hand the failure to every request of the batch
             for item in batch:
                 item.error = error

@@ -1,4 +1,5 @@
 """Recommendation functions over a real SQLite store and a really trained model."""
+import asyncio
 import json
 from dataclasses import replace
 
@@ -20,10 +21,9 @@ def serving(wired, settings):
 
 
 def recommend(user, headers=None, **params):
-    response = user_recommendations(func.HttpRequest("GET", f"/api/users/{user}/recommendations",
-                                                     route_params={"user_id": user},
-                                                     params={key: str(value) for key, value in params.items()},
-                                                     headers=headers or {}, body=b""))
+    response = asyncio.run(user_recommendations(func.HttpRequest(
+        "GET", f"/api/users/{user}/recommendations", route_params={"user_id": user},
+        params={key: str(value) for key, value in params.items()}, headers=headers or {}, body=b"")))
     return response.status_code, json.loads(response.get_body())
 
 
