@@ -10,6 +10,7 @@ import math
 from typing import Callable
 
 import azure.functions as func
+import orjson
 
 from shared.domain import errors
 
@@ -42,7 +43,7 @@ def status_for(error: errors.DomainError) -> int:
 
 
 def json_response(body: object, status: int = 200, headers: dict[str, str] | None = None) -> func.HttpResponse:
-    return func.HttpResponse(json.dumps(body, separators=(",", ":"), allow_nan=False), status_code=status,
+    return func.HttpResponse(orjson.dumps(body), status_code=status,
                              headers=headers, mimetype="application/json", charset="utf-8")
 
 

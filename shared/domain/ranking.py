@@ -22,10 +22,8 @@ def top_k(scores: np.ndarray, k: int, excluded: np.ndarray | None = None, overwr
     candidates = _candidates(scores, k) if len(scores) >= _BLOCKS_FROM else np.arange(len(scores))
     values = scores[candidates]
     kth = np.partition(values, len(values) - k)[len(values) - k]   # the k-th best score
-    above = candidates[values > kth]
-    tied = np.sort(candidates[values == kth])[:k - len(above)]     # ties at the edge: lower index first
-    best = np.concatenate([above, tied])
-    best = best[np.lexsort((best, -scores[best]))]
+    kept = candidates[values >= kth]                               # k of them, more when tied at the edge
+    best = kept[np.lexsort((kept, -scores[kept]))][:k]             # ties: lower index first
     return best[np.isfinite(scores[best])]
 
 
@@ -37,7 +35,9 @@ def _candidates(scores: np.ndarray, k: int) -> np.ndarray:
     are one element-wise maximum over contiguous rows (fast); about k groups remain to partition."""
     rows = max(int(math.sqrt(len(scores) / k)), 1)    # the size of a group: balances the two passes
     groups = len(scores) // rows
-    maxima = scores[:rows * groups].reshape(rows, groups).max(axis=0)
+    maxima = np.maximum.reduce(scores[:rows * groups].reshape(rows, groups), axis=0)
     chosen = np.flatnonzero(maxima >= np.partition(maxima, groups - k)[groups - k])
     indices = (chosen + groups * np.arange(rows)[:, None]).ravel()
+    if rows * groups == len(scores):
+        return indices
     return np.concatenate([indices, np.arange(rows * groups, len(scores))])   # the remainder: always kept

@@ -70,4 +70,4 @@ def parse_timestamp(value: object, name: str) -> datetime:
 
 def format_timestamp(moment: datetime) -> str:
     """Fixed-width UTC form, so that string order is time order (used for sorting in both stores)."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")[:-6] + "Z"   # drops "+00:00"
