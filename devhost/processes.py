@@ -41,8 +41,10 @@ def serve(spec: str, host: str = "127.0.0.1", port: int = 7071, *, keys: HostKey
     extra = settings.functions_worker_process_count - 1
     if extra:
         socket.create_server((host, port)).close()   # a port in use must fail here: SO_REUSEPORT would share it
+    cpus = cpu_placement(extra + 1)
+    pin_to(cpus[0])   # before the app starts any thread: threads inherit it
     local = LocalHost(load_app(spec), bootstrap.store(), settings, keys, route_prefix)
-    children = WorkerProcesses(spec, host, port, keys, route_prefix)
+    children = WorkerProcesses(spec, host, port, keys, route_prefix, cpus[1:])
 
     async def primary() -> None:
         await children.start(extra)
@@ -56,8 +58,9 @@ def serve(spec: str, host: str = "127.0.0.1", port: int = 7071, *, keys: HostKey
         children.stop()
 
 
-def child_main(spec: str, host: str, port: str, route_prefix: str, log_level: str, fd: str) -> None:
+def child_main(spec: str, host: str, port: str, route_prefix: str, log_level: str, cpu: str, fd: str) -> None:
     """A worker process: HTTP only, until SIGTERM or the primary's end."""
+    pin_to(None if cpu == "-" else int(cpu))
     # Ctrl-C reaches the whole process group; the primary stops its children itself, once it no longer replaces them.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=int(log_level), format=LOG_FORMAT)
@@ -101,7 +104,9 @@ async def _serve(local: LocalHost, host: str, port: int, reuse_port: bool, body:
 class WorkerProcesses:
     """The primary's HTTP-only children."""
 
-    def __init__(self, spec: str, host: str, port: int, keys: HostKeys, route_prefix: str):
+    def __init__(self, spec: str, host: str, port: int, keys: HostKeys, route_prefix: str,
+                 cpus: list[int | None]):
+        self.cpus = cpus
         self.command = [sys.executable, "-c", _CHILD, spec, host, str(port), route_prefix,
                         str(logging.getLogger().getEffectiveLevel())]
         # Settings come from the environment; the keys may be random ones, so hand them over. The app module must
@@ -113,7 +118,7 @@ class WorkerProcesses:
 
     async def start(self, count: int) -> None:
         """Start `count` children and wait until each listens."""
-        self.slots = [self._spawn() for _ in range(count)]
+        self.slots = [self._spawn(slot) for slot in range(count)]
         for process, channel in self.slots:
             if await _receive(channel) != READY:
                 raise RuntimeError(f"worker process {process.pid} exited while starting, code {process.wait()}")
@@ -147,14 +152,15 @@ class WorkerProcesses:
             log.error("worker process %d exited with code %s; starting another in %d s", process.pid,
                       process.wait(), delay)
             await asyncio.sleep(delay)
-            self.slots[slot] = self._spawn()
+            self.slots[slot] = self._spawn(slot)
             # One that cannot even start is retried less and less often.
             delay = 1 if await _receive(self.slots[slot][1]) == READY else min(delay * 2, 60)
 
-    def _spawn(self) -> tuple[subprocess.Popen, socket.socket]:
+    def _spawn(self, slot: int) -> tuple[subprocess.Popen, socket.socket]:
         ours, theirs = socket.socketpair()
+        cpu = "-" if self.cpus[slot] is None else str(self.cpus[slot])
         with theirs:   # the child's end stays open only in the child, so its exit closes it
-            process = subprocess.Popen([*self.command, str(theirs.fileno())], env=self.env,
+            process = subprocess.Popen([*self.command, cpu, str(theirs.fileno())], env=self.env,
                                        pass_fds=[theirs.fileno()])
         ours.setblocking(False)
         return process, ours
@@ -163,6 +169,23 @@ class WorkerProcesses:
         for process, _ in self.slots:
             if process.poll() is None:
                 process.terminate()
+
+
+def cpu_placement(processes: int) -> list[int | None]:
+    """One CPU per process when there are several and no more processes than CPUs, else no pinning.
+
+    Why: each process hands every batch between its event loop and its scoring thread; on one CPU that
+    hand-off is a cheap wake-up, across CPUs an inter-processor interrupt (on a 2-vCPU VM, a thread
+    ping-pong cost 132 µs of CPU across CPUs against 34 µs on one)."""
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if not 1 < processes <= len(cpus):
+        return [None] * processes
+    return [cpus[index] for index in range(processes)]
+
+
+def pin_to(cpu: int | None) -> None:
+    if cpu is not None:
+        os.sched_setaffinity(0, {cpu})
 
 
 async def _receive(channel: socket.socket) -> bytes:

@@ -39,6 +39,15 @@ def alive(pid: int) -> bool:
         return False
 
 
+def test_each_process_has_a_cpu_of_its_own_when_there_are_enough(host):
+    [child] = children(host.process.pid)
+    if len(os.sched_getaffinity(0)) < 2:
+        assert os.sched_getaffinity(host.process.pid) == os.sched_getaffinity(child) == os.sched_getaffinity(0)
+        return
+    primary, other = os.sched_getaffinity(host.process.pid), os.sched_getaffinity(child)
+    assert len(primary) == len(other) == 1 and primary != other
+
+
 def answered_by(host, count: int, method: str = "GET", path: str = "/api/health", body=None) -> list[str]:
     """The X-Worker-Pid of `count` requests, each on a new connection (the kernel spreads connections)."""
     pids = []
