@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 
-from bench.common import FUNCTION_KEY, http_load, row, rss_mb, timed_calls
+from bench.common import FUNCTION_KEY, cpu_seconds, http_load, row, rss_mb, timed_calls
 from bench.synthetic_model import VERSION, write_synthetic_model
 from shared import bootstrap
 from shared.config import Settings
@@ -28,6 +28,7 @@ PRODUCTS = int(os.environ.get("BENCH_PRODUCTS", 100_000))
 FACTORS = 64
 SAMPLE = 3000
 CONCURRENCY = 32
+HTTP_ROUNDS = 4   # every sampled user asked this many times over HTTP: runs of several seconds each
 # One local host worker process per core, as FUNCTIONS_WORKER_PROCESS_COUNT does per instance in Azure.
 PROCESSES = int(os.environ.get("BENCH_PROCESSES", os.cpu_count() or 1))
 
@@ -87,10 +88,13 @@ def over_http(path: str, users: list[str]) -> dict:
         results = {}
         print(f"Over HTTP through the local host ({PROCESSES} worker processes, concurrency {CONCURRENCY}):")
         for label, template in paths.items():
-            requests = [("GET", template.format(user), None) for user in users]
-            http_load(base, requests[:300], CONCURRENCY)   # warm up
+            requests = [("GET", template.format(user), None) for user in users] * HTTP_ROUNDS
+            http_load(base, requests[:1000], CONCURRENCY)   # warm up
+            cpu_before = cpu_seconds(pids)
             results[label] = http_load(base, requests, CONCURRENCY)
-            print(row(label, results[label]) + f"   {results[label]['statuses']}")
+            results[label]["server_cpu_ms"] = (cpu_seconds(pids) - cpu_before) / len(requests) * 1000
+            print(row(label, results[label]) + f"   server CPU {results[label]['server_cpu_ms']:.2f} ms/request"
+                  f"   {results[label]['statuses']}")
         service, listed = results["service"], results["(a) precomputed"]
         print(f"  service / (a) throughput = {service['per_second'] / listed['per_second']:.2f}; "
               f"service / (b) throughput = {service['per_second'] / results['(b) implicit']['per_second']:.2f}; "
