@@ -39,10 +39,6 @@ def run(args) -> int:
         prepare_demo(store)
     keys = HostKeys.from_settings(settings)
     processes = settings.functions_worker_process_count
-    if processes > 1 and settings.trainer_backend == "local":
-        logging.getLogger("devhost").warning(
-            "FUNCTIONS_WORKER_PROCESS_COUNT=%d with the local trainer: a manual retrain that a worker process other "
-            "than the primary answers trains there, where the primary's reconcile timer cannot follow it", processes)
 
     def banner(host: LocalHost) -> None:
         where = settings.sqlite_path if settings.store_backend == "sqlite" else settings.cosmos_endpoint

@@ -67,6 +67,7 @@ def child_main(spec: str, host: str, port: str, route_prefix: str, log_level: st
     channel = socket.socket(fileno=int(fd))
     channel.setblocking(False)
     settings = bootstrap.settings()
+    bootstrap.leave_local_training_to_the_timer()   # the timer runs in the primary
     local = LocalHost(load_app(spec), bootstrap.store(), settings, HostKeys.from_settings(settings), route_prefix,
                       triggers=False)
 

@@ -12,6 +12,7 @@ from shared.domain.ports import DocumentStore
 _lock = threading.RLock()
 _built: dict[str, Any] = {}
 _overrides: dict[str, Any] = {}
+_local_training_elsewhere = False   # see leave_local_training_to_the_timer
 
 
 def _get(name: str, build: Callable[[], Any]) -> Any:
@@ -35,7 +36,9 @@ def override(**parts: Any) -> None:
 
 
 def reset() -> None:
+    global _local_training_elsewhere
     with _lock:
+        _local_training_elsewhere = False
         store = _built.get("store")
         _built.clear()
         _overrides.clear()
@@ -118,5 +121,16 @@ def training_service():
         config = settings()
         policy = RetrainPolicy(config.retrain_min_new_orders, config.retrain_min_interval_seconds,
                                config.retrain_full_interval_seconds)
-        return TrainingService(store(), trainer(), model_registry(), policy)
+        local_elsewhere = _local_training_elsewhere and config.trainer_backend == "local"
+        return TrainingService(store(), trainer(), model_registry(), policy, submit_at_once=not local_elsewhere)
     return _get("training_service", build)
+
+
+def leave_local_training_to_the_timer() -> None:
+    """For a local host process that runs no timer: the local trainer trains in the process it was asked in,
+    and only the process running `reconcile_training` can follow a run. So here a training request is only
+    recorded, and that timer submits it on its next tick."""
+    global _local_training_elsewhere
+    with _lock:
+        _local_training_elsewhere = True
+        _built.pop("training_service", None)

@@ -20,8 +20,10 @@ log = logging.getLogger("training")
 
 class TrainingService:
     def __init__(self, store: DocumentStore, trainer: Trainer, registry: ModelRegistry, policy: RetrainPolicy,
-                 params: TrainingParams | None = None, clock=time.time, manifest_grace_seconds: float = 900):
+                 params: TrainingParams | None = None, clock=time.time, manifest_grace_seconds: float = 900,
+                 submit_at_once: bool = True):
         self._store = store
+        self._submit_at_once = submit_at_once   # False: only record; the reconcile timer submits
         self._trainer = trainer
         self._registry = registry
         self._policy = policy
@@ -63,6 +65,8 @@ class TrainingService:
         try:
             self._store.create(TRAINING_RUNS, doc)
         except errors.ConflictError:
+            return self.requests.get(identifier)
+        if not self._submit_at_once:
             return self.requests.get(identifier)
         try:
             return self.submit(self.requests.get(identifier))

@@ -7,12 +7,12 @@ import time
 
 import pytest
 
-from tests.integration.localhost import LocalHostProcess, wait_for
+from tests.integration.localhost import ADMIN_KEY, LocalHostProcess, wait_for
 
 
-def start(tmp_path) -> LocalHostProcess:
+def start(tmp_path, **env) -> LocalHostProcess:
     host = LocalHostProcess(str(tmp_path / "store.sqlite3"),
-                            {"FUNCTIONS_WORKER_PROCESS_COUNT": "2", "RECORD_PATH": str(tmp_path / "seen.jsonl")},
+                            {"FUNCTIONS_WORKER_PROCESS_COUNT": "2", "RECORD_PATH": str(tmp_path / "seen.jsonl"), **env},
                             args=("--app", "tests.integration.recording_app")).start()
     wait_for(lambda: "Admin key:" in host.log(), 60, "the banner: every process listens", host)
     return host
@@ -104,3 +104,37 @@ def test_a_child_that_dies_is_replaced(host):
     [replacement] = children(host.process.pid)
     wait_for(lambda: str(replacement) in answered_by(host, 10), 30, "the new child answers", host)
     assert f"worker process {child} exited with code -9" in host.log()
+
+
+def test_a_manual_retrain_answered_by_a_worker_process_is_trained_where_the_timer_follows_it(tmp_path):
+    """The local trainer trains in the process that submits; only the primary's reconcile timer follows runs.
+    So a request the child answers is only recorded there, and the timer submits and activates it."""
+    host = start(tmp_path, RECONCILE_SCHEDULE="*/1 * * * * *", RETRAIN_MIN_NEW_ORDERS="100000")
+    try:
+        [child] = children(host.process.pid)
+        for number in range(40):
+            status, body, _ = host.request("POST", "/api/orders", {
+                "orderId": f"o{number}", "userId": f"u{number % 8}",
+                "items": [{"productId": f"p{number % 10}", "quantity": 1}]})
+            assert status == 201, body
+        deadline = time.monotonic() + 120
+        while True:   # until the child answers a POST (connections are spread by the kernel)
+            assert time.monotonic() < deadline, host.log()[-3000:]
+            status, request, headers = host.request("POST", "/api/admin/training-runs", {}, key=ADMIN_KEY)
+            if status == 409:        # one is in flight: wait for it
+                time.sleep(0.5)
+                continue
+            assert status == 202, request
+            if headers["X-Worker-Pid"] == str(child):
+                assert request["state"] == "pending"   # recorded only
+                break
+            wait_for(lambda: run_state(host, request["id"]) == "activated", 60, "the primary's run", host)
+        wait_for(lambda: run_state(host, request["id"]) == "activated", 60, "the child's request, trained", host)
+    finally:
+        host.stop()
+
+
+def run_state(host, request_id: str) -> str:
+    status, body, _ = host.request("GET", f"/api/admin/training-runs/{request_id}", key=ADMIN_KEY)
+    assert status == 200, body
+    return body["state"]
