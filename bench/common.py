@@ -10,6 +10,9 @@ from typing import Callable
 from bench.loadgen import load
 from tests.integration.localhost import FUNCTION_KEY, LocalHostProcess  # noqa: F401 - re-exported for the benchmarks
 
+# Local host worker processes (FUNCTIONS_WORKER_PROCESS_COUNT): one per core, as one would set it on a VM.
+PROCESSES = int(os.environ.get("BENCH_PROCESSES", os.cpu_count() or 1))
+
 
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)

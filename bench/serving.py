@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 
-from bench.common import FUNCTION_KEY, cpu_seconds, http_load, row, rss_mb, timed_calls
+from bench.common import FUNCTION_KEY, PROCESSES, cpu_seconds, http_load, row, rss_mb, timed_calls
 from bench.synthetic_model import VERSION, write_synthetic_model
 from shared import bootstrap
 from shared.config import Settings
@@ -29,8 +29,6 @@ FACTORS = 64
 SAMPLE = 3000
 CONCURRENCY = 32
 HTTP_ROUNDS = 4   # every sampled user asked this many times over HTTP: runs of several seconds each
-# One local host worker process per core, as FUNCTIONS_WORKER_PROCESS_COUNT does per instance in Azure.
-PROCESSES = int(os.environ.get("BENCH_PROCESSES", os.cpu_count() or 1))
 
 
 def main() -> dict:

@@ -45,6 +45,8 @@ def bench_implicit(req: func.HttpRequest) -> func.HttpResponse:
 def implicit_model():
     if not _implicit:
         from implicit.cpu.als import AlternatingLeastSquares
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(1, "blas")   # as for our scoring; implicit warns that its BLAS calls want one thread
         loaded = bootstrap.model_cache().current()
         model = AlternatingLeastSquares(factors=loaded.vectors.shape[1], regularization=0.5, num_threads=1)
         model.item_factors = np.ascontiguousarray(loaded.vectors)   # implicit's own layout
