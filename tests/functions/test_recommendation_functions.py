@@ -1,6 +1,7 @@
 """Recommendation functions over a real SQLite store and a really trained model."""
 import asyncio
 import json
+import threading
 from dataclasses import replace
 
 import azure.functions as func
@@ -175,3 +176,42 @@ def test_similar_products_without_a_precomputed_list_are_computed_on_demand_the_
     on_demand = json.loads(similar_products(request).get_body())["items"]
     assert [item["productId"] for item in on_demand] == [item["productId"] for item in precomputed]
     assert [item["score"] for item in on_demand] == pytest.approx([item["score"] for item in precomputed], abs=1e-4)
+
+
+class RemoteLikeStore:
+    """The SQLite store posing as a network store (embedded = False), noting the threads its reads run in."""
+
+    embedded = False
+
+    def __init__(self, inner):
+        self._inner = inner
+        self.read_threads: set[int] = set()
+
+    def read(self, *args, **kwargs):
+        self.read_threads.add(threading.get_ident())
+        return self._inner.read(*args, **kwargs)
+
+    def query(self, *args, **kwargs):
+        self.read_threads.add(threading.get_ident())
+        return self._inner.query(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+
+def test_with_a_network_store_the_reads_leave_the_event_loop_and_concurrent_requests_share_a_batch(serving, settings):
+    bodies = clustered_orders()
+    trained(serving, bootstrap.model_registry(), bodies)
+    expected = {user: bootstrap.recommendation_service().for_user(user, k=5)["items"] for user in ("u001", "u002")}
+    remote = RemoteLikeStore(serving)
+    bootstrap.override(settings=replace(settings, model_refresh_seconds=0.0), store=remote)
+
+    async def both():
+        loop_thread = threading.get_ident()
+        service = bootstrap.recommendation_service()
+        results = await asyncio.gather(*(service.for_user_async(user, k=5) for user in ("u001", "u002")))
+        return loop_thread, results
+
+    loop_thread, results = asyncio.run(both())
+    assert remote.read_threads and loop_thread not in remote.read_threads
+    assert [result["items"] for result in results] == [expected["u001"], expected["u002"]]
