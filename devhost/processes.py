@@ -181,7 +181,7 @@ def cpu_placement(processes: int) -> list[int | None]:
     cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     if not 1 < processes <= len(cpus):
         return [None] * processes
-    return [cpus[index] for index in range(processes)]
+    return cpus[:processes]
 
 
 def pin_to(cpu: int | None) -> None:

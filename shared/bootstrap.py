@@ -92,7 +92,7 @@ def recommendation_service():
     from shared.services.recommendations import RecommendationService
 
     def build():
-        # Requests score in many threads at once; BLAS threads inside each would only fight over the cores.
+        # Scoring runs in one thread per process beside the request threads; BLAS threads would only fight them.
         from threadpoolctl import threadpool_limits
         threadpool_limits(1, "blas")
         return RecommendationService(store(), model_cache(), catalogue())
