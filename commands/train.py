@@ -60,7 +60,7 @@ def train_if_no_model(out=sys.stdout) -> None:
 
 
 def submit_remote(args, poll_seconds: float = 15.0) -> int:
-    """Record and submit a training request, as POST /api/admin/training-runs does; optionally follow it."""
+    """Record and submit a training request, as POST /api/manage/training-runs does; optionally follow it."""
     service = bootstrap.training_service()
     doc = service.manual()
     print(f"Training request {doc['id']} for model {doc['modelVersion']}: {doc['state']} (run {doc['runId']})",

@@ -1,4 +1,5 @@
-"""Admin API (admin key): training runs and the active model."""
+"""Operator API under /api/manage (admin key): training runs and the active model. The Functions host reserves
+routes starting with `admin` or `runtime`, so operator routes never use them."""
 from __future__ import annotations
 
 import azure.functions as func
@@ -14,7 +15,7 @@ bp = func.Blueprint()
 
 
 @bp.function_name("start_training_run")
-@bp.route(route="admin/training-runs", methods=["POST"], auth_level=func.AuthLevel.ADMIN)
+@bp.route(route="manage/training-runs", methods=["POST"], auth_level=func.AuthLevel.ADMIN)
 @handles_errors
 def start_training_run(req: func.HttpRequest) -> func.HttpResponse:
     body = read_json(req) if req.get_body() else {}
@@ -26,11 +27,11 @@ def start_training_run(req: func.HttpRequest) -> func.HttpResponse:
     if key is not None:
         check_id(key, "Idempotency-Key")
     doc = bootstrap.training_service().manual(params, key)
-    return json_response(public_request(doc), 202, {"Location": f"/api/admin/training-runs/{doc['id']}"})
+    return json_response(public_request(doc), 202, {"Location": f"/api/manage/training-runs/{doc['id']}"})
 
 
 @bp.function_name("get_training_run")
-@bp.route(route="admin/training-runs/{run_id}", methods=["GET"], auth_level=func.AuthLevel.ADMIN)
+@bp.route(route="manage/training-runs/{run_id}", methods=["GET"], auth_level=func.AuthLevel.ADMIN)
 @handles_errors
 def get_training_run(req: func.HttpRequest) -> func.HttpResponse:
     doc = bootstrap.training_service().requests.get(route_param(req, "run_id"))
@@ -38,7 +39,7 @@ def get_training_run(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @bp.function_name("list_training_runs")
-@bp.route(route="admin/training-runs", methods=["GET"], auth_level=func.AuthLevel.ADMIN)
+@bp.route(route="manage/training-runs", methods=["GET"], auth_level=func.AuthLevel.ADMIN)
 @handles_errors
 def list_training_runs(req: func.HttpRequest) -> func.HttpResponse:
     docs = bootstrap.training_service().requests.recent(limit=int_param(req, "limit", 20, 1, 100))
@@ -46,7 +47,7 @@ def list_training_runs(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @bp.function_name("get_active_model")
-@bp.route(route="admin/models/active", methods=["GET"], auth_level=func.AuthLevel.ADMIN)
+@bp.route(route="manage/models/active", methods=["GET"], auth_level=func.AuthLevel.ADMIN)
 @handles_errors
 def get_active_model(req: func.HttpRequest) -> func.HttpResponse:
     registry = bootstrap.model_registry()
@@ -60,7 +61,7 @@ def get_active_model(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @bp.function_name("set_active_model")
-@bp.route(route="admin/models/active", methods=["PUT"], auth_level=func.AuthLevel.ADMIN)
+@bp.route(route="manage/models/active", methods=["PUT"], auth_level=func.AuthLevel.ADMIN)
 @handles_errors
 def set_active_model(req: func.HttpRequest) -> func.HttpResponse:
     """Roll back (or forward) to a model version that is still stored."""

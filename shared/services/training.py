@@ -81,7 +81,7 @@ class TrainingService:
                 pass
         if any(doc["state"] in ACTIVE_STATES for doc in self.requests.recent(limit=50)):
             raise errors.ConflictError("a training run is already in flight; wait for it or see "
-                                       "GET /api/admin/training-runs")
+                                       "GET /api/manage/training-runs")
         return self.record("manual", self._data_cutoff(), f"manual:{key or now_iso(self._clock())}", params)
 
     # -- driving requests forward -----------------------------------------------------------------------

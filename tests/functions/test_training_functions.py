@@ -110,11 +110,11 @@ def call(function, method, url, body=None, route_params=None, params=None, heade
 
 
 def admin_get_run(run_id):
-    return call(get_training_run, "GET", f"/api/admin/training-runs/{run_id}", route_params={"run_id": run_id})
+    return call(get_training_run, "GET", f"/api/manage/training-runs/{run_id}", route_params={"run_id": run_id})
 
 
 def admin_active():
-    return call(get_active_model, "GET", "/api/admin/models/active")[1]
+    return call(get_active_model, "GET", "/api/manage/models/active")[1]
 
 
 # ---- the change feed trigger ----------------------------------------------------------------------------------------
@@ -184,7 +184,7 @@ def test_never_more_than_one_run_in_flight(service, runs, clock):
         on_orders_changed(place(service._store, THRESHOLD * 4))
         tick()
         assert [doc["id"] for doc in requests(service)] == [first["id"]]
-    status, body, _ = call(start_training_run, "POST", "/api/admin/training-runs")
+    status, body, _ = call(start_training_run, "POST", "/api/manage/training-runs")
     assert status == 409 and body["error"]["code"] == "conflict"
     runs.fail(first["runId"], "Task train failed with message: out of memory.")
     tick()                              # fails the first and, being rested, retries the window at once
@@ -301,7 +301,7 @@ def test_a_failed_run_leaves_the_old_model_active_and_shows_why(service, runs, o
     status, body, _ = admin_get_run(doc["id"])
     assert status == 200 and body["state"] == "failed" and "out of memory" in body["error"] and body["finishedAt"]
     assert body["runId"] == doc["runId"] and "_etag" not in body and "type" not in body
-    status, listed, _ = call(list_training_runs, "GET", "/api/admin/training-runs")
+    status, listed, _ = call(list_training_runs, "GET", "/api/manage/training-runs")
     assert status == 200 and [(item["id"], item["state"]) for item in listed["items"]] == [(doc["id"], "failed")]
     assert admin_active()["activeVersion"] == old_model
 
@@ -386,7 +386,7 @@ def test_retraining_goes_on_after_a_rollback(service, runs, clock, old_model):
     first = only_request(service)
     finish_with_model(service._store, runs, first)
     tick()
-    status, body, _ = call(set_active_model, "PUT", "/api/admin/models/active", {"modelVersion": old_model})
+    status, body, _ = call(set_active_model, "PUT", "/api/manage/models/active", {"modelVersion": old_model})
     assert status == 200 and body["activeVersion"] == old_model
     clock.advance(INTERVAL)
     on_orders_changed(place(service._store, THRESHOLD))
@@ -398,18 +398,18 @@ def test_retraining_goes_on_after_a_rollback(service, runs, clock, old_model):
 # ---- the admin API ---------------------------------------------------------------------------------------------------
 
 def test_post_training_runs_starts_a_manual_run_and_refuses_a_second_while_in_flight(service, runs):
-    status, body, headers = call(start_training_run, "POST", "/api/admin/training-runs")
+    status, body, headers = call(start_training_run, "POST", "/api/manage/training-runs")
     assert status == 202 and body["reason"] == "manual" and body["state"] == "submitted"
-    assert headers["Location"] == f"/api/admin/training-runs/{body['id']}"
+    assert headers["Location"] == f"/api/manage/training-runs/{body['id']}"
     assert runs.tokens_seen == [body["id"]]
     assert body["params"] == SMALL.to_json()     # the service's configured parameters
-    status, error, _ = call(start_training_run, "POST", "/api/admin/training-runs", {})
+    status, error, _ = call(start_training_run, "POST", "/api/manage/training-runs", {})
     assert status == 409 and error["error"]["code"] == "conflict"
     assert runs.tokens_seen == [body["id"]]
 
 
 def test_post_training_runs_takes_training_params(service, runs):
-    status, body, _ = call(start_training_run, "POST", "/api/admin/training-runs",
+    status, body, _ = call(start_training_run, "POST", "/api/manage/training-runs",
                            {"params": {"factors": 8, "iterations": 3}})
     assert status == 202 and body["params"]["factors"] == 8 and body["params"]["iterations"] == 3
     sent = runs.parameters[body["runId"]].params
@@ -417,8 +417,8 @@ def test_post_training_runs_takes_training_params(service, runs):
 
 
 def test_post_training_runs_with_the_same_idempotency_key_returns_the_same_request(service, runs):
-    first = call(start_training_run, "POST", "/api/admin/training-runs", headers={"Idempotency-Key": "retrain-1"})
-    again = call(start_training_run, "POST", "/api/admin/training-runs", headers={"Idempotency-Key": "retrain-1"})
+    first = call(start_training_run, "POST", "/api/manage/training-runs", headers={"Idempotency-Key": "retrain-1"})
+    again = call(start_training_run, "POST", "/api/manage/training-runs", headers={"Idempotency-Key": "retrain-1"})
     assert first[0] == again[0] == 202 and first[1]["id"] == again[1]["id"]
     assert runs.started == 1 and len(requests(service)) == 1
 
@@ -436,25 +436,25 @@ def test_post_training_runs_with_the_same_idempotency_key_returns_the_same_reque
     ({}, {"Idempotency-Key": "a/b"}),
 ])
 def test_post_training_runs_with_bad_input_is_400_and_records_nothing(service, runs, body, headers):
-    status, error, _ = call(start_training_run, "POST", "/api/admin/training-runs", body, headers=headers)
+    status, error, _ = call(start_training_run, "POST", "/api/manage/training-runs", body, headers=headers)
     assert status == 400 and error["error"]["code"] == "validation_error"
     assert requests(service) == [] and runs.tokens_seen == []
 
 
 def test_get_training_runs_lists_newest_first_with_a_limit(service, runs, clock):
-    first = call(start_training_run, "POST", "/api/admin/training-runs")[1]
+    first = call(start_training_run, "POST", "/api/manage/training-runs")[1]
     runs.fail(first["runId"], "boom")
     tick()
     clock.advance(1)
-    second = call(start_training_run, "POST", "/api/admin/training-runs")[1]
-    status, body, _ = call(list_training_runs, "GET", "/api/admin/training-runs")
+    second = call(start_training_run, "POST", "/api/manage/training-runs")[1]
+    status, body, _ = call(list_training_runs, "GET", "/api/manage/training-runs")
     assert status == 200 and [item["id"] for item in body["items"]] == [second["id"], first["id"]]
     assert [item["state"] for item in body["items"]] == ["submitted", "failed"]
     assert all("_etag" not in item for item in body["items"])
-    body = call(list_training_runs, "GET", "/api/admin/training-runs", params={"limit": "1"})[1]
+    body = call(list_training_runs, "GET", "/api/manage/training-runs", params={"limit": "1"})[1]
     assert [item["id"] for item in body["items"]] == [second["id"]]
     for bad in ("0", "101", "x"):
-        assert call(list_training_runs, "GET", "/api/admin/training-runs", params={"limit": bad})[0] == 400
+        assert call(list_training_runs, "GET", "/api/manage/training-runs", params={"limit": bad})[0] == 400
 
 
 def test_get_training_run_is_404_for_an_unknown_id(service):
@@ -463,21 +463,21 @@ def test_get_training_run_is_404_for_an_unknown_id(service):
 
 
 def test_active_model_before_any_model_is_null(service):
-    status, body, _ = call(get_active_model, "GET", "/api/admin/models/active")
+    status, body, _ = call(get_active_model, "GET", "/api/manage/models/active")
     assert status == 200 and body == {"activeVersion": None, "previousVersion": None, "manifest": None}
 
 
 def test_put_active_model_rolls_back_to_the_previous_version(service, old_model):
     newer = "20240302T000000Z-test0002"
     train_model(service._store, newer, SMALL)
-    status, body, _ = call(set_active_model, "PUT", "/api/admin/models/active", {"modelVersion": newer})
+    status, body, _ = call(set_active_model, "PUT", "/api/manage/models/active", {"modelVersion": newer})
     assert status == 200 and (body["activeVersion"], body["previousVersion"]) == (newer, old_model)
-    status, body, _ = call(set_active_model, "PUT", "/api/admin/models/active", {"modelVersion": old_model})
+    status, body, _ = call(set_active_model, "PUT", "/api/manage/models/active", {"modelVersion": old_model})
     assert status == 200 and (body["activeVersion"], body["previousVersion"]) == (old_model, newer)
     active = admin_active()
     assert active["activeVersion"] == old_model and active["manifest"]["modelVersion"] == old_model
-    assert call(set_active_model, "PUT", "/api/admin/models/active",
+    assert call(set_active_model, "PUT", "/api/manage/models/active",
                 {"modelVersion": "20990101T000000Z-nothere0"})[0] == 404
     for bad in ({"modelVersion": 5}, {}, {"modelVersion": old_model, "x": 1}, b"nope"):
-        assert call(set_active_model, "PUT", "/api/admin/models/active", bad)[0] == 400
+        assert call(set_active_model, "PUT", "/api/manage/models/active", bad)[0] == 400
     assert admin_active()["activeVersion"] == old_model

@@ -120,7 +120,7 @@ def test_a_manual_retrain_answered_by_a_worker_process_is_trained_where_the_time
         deadline = time.monotonic() + 120
         while True:   # until the child answers a POST (connections are spread by the kernel)
             assert time.monotonic() < deadline, host.log()[-3000:]
-            status, request, headers = host.request("POST", "/api/admin/training-runs", {}, key=ADMIN_KEY)
+            status, request, headers = host.request("POST", "/api/manage/training-runs", {}, key=ADMIN_KEY)
             if status == 409:        # one is in flight: wait for it
                 time.sleep(0.5)
                 continue
@@ -135,6 +135,6 @@ def test_a_manual_retrain_answered_by_a_worker_process_is_trained_where_the_time
 
 
 def run_state(host, request_id: str) -> str:
-    status, body, _ = host.request("GET", f"/api/admin/training-runs/{request_id}", key=ADMIN_KEY)
+    status, body, _ = host.request("GET", f"/api/manage/training-runs/{request_id}", key=ADMIN_KEY)
     assert status == 200, body
     return body["state"]

@@ -40,7 +40,7 @@ def admin(host, method, path, body=None):
 
 
 def training_runs(host) -> list[dict]:
-    status, body, _ = admin(host, "GET", "/api/admin/training-runs?limit=100")
+    status, body, _ = admin(host, "GET", "/api/manage/training-runs?limit=100")
     assert status == 200, body
     return body["items"]
 
@@ -53,7 +53,7 @@ def run_in_state(host, state):
 
 
 def active_version(host) -> str | None:
-    return admin(host, "GET", "/api/admin/models/active")[1]["activeVersion"]
+    return admin(host, "GET", "/api/manage/models/active")[1]["activeVersion"]
 
 
 def recommended_version(host, user: str) -> str | None:
@@ -111,7 +111,7 @@ def test_fifty_new_orders_lead_to_a_new_active_model_on_the_local_host(tmp_path)
         [request] = training_runs(host)
         assert request["state"] == "activated" and request["reason"] == "orders" and request["trainer"] == "local"
         assert request["modelVersion"] == after
-        assert admin(host, "GET", "/api/admin/models/active")[1]["previousVersion"] == before
+        assert admin(host, "GET", "/api/manage/models/active")[1]["previousVersion"] == before
         wait_for(lambda: recommended_version(host, users[0]) == after, 10, "recommendations use the new model",
                  host)
         print(f"new model active {took:.1f} s after the 50th order")
@@ -213,7 +213,7 @@ def test_databricks_down_then_back_submits_once_and_a_failed_run_keeps_the_old_m
         assert len(refused) >= 2 and request["attempts"] >= 1 and request["lastError"] is None
 
         jobs_api.fail_run(request["runId"], "Task train failed with message: Py4JJavaError: out of memory.")
-        failed = wait_for(lambda: (doc := admin(host, "GET", f"/api/admin/training-runs/{request['id']}")[1])
+        failed = wait_for(lambda: (doc := admin(host, "GET", f"/api/manage/training-runs/{request['id']}")[1])
                           ["state"] == "failed" and doc, 10, "the request failed", host)
         assert "out of memory" in failed["error"] and "RUN_EXECUTION_ERROR" in failed["error"]
         assert active_version(host) == old_version
