@@ -39,7 +39,7 @@ def _guid(value: str) -> bool:
                         r"|\{[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\}"
                         r"|\([0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\)", text):
         return False
-    return bool(uuid.UUID(text.strip("{}()")))
+    return uuid.UUID(text.strip("{}()")) is not None
 
 
 def _datetime(value: str) -> bool:
@@ -87,7 +87,8 @@ _MAP: dict[str, tuple[str, dict[int, Callable[..., Check]]]] = {
                                          2: lambda a, b: lambda v: _long(a) <= len(v) <= _long(b)}),
     "min": ("MinRouteConstraint", {1: lambda n: lambda v: _integer(_INT64)(v) and int(v) >= _long(n)}),
     "max": ("MaxRouteConstraint", {1: lambda n: lambda v: _integer(_INT64)(v) and int(v) <= _long(n)}),
-    "range": ("RangeRouteConstraint", {2: lambda a, b: lambda v: _integer(_INT64)(v) and _long(a) <= int(v) <= _long(b)}),
+    "range": ("RangeRouteConstraint",
+              {2: lambda a, b: lambda v: _integer(_INT64)(v) and _long(a) <= int(v) <= _long(b)}),
     # .NET matches the pattern anywhere in the value, ignoring case; anchor it with ^...$ in the template.
     "regex": ("RegexInlineRouteConstraint", {1: lambda p: lambda v: re.search(p, v, re.IGNORECASE) is not None}),
 }

@@ -17,8 +17,9 @@ import re
 from devhost.route_constraints import resolve
 from devhost.route_template import Parameter, RouteTemplateError, parse
 
-# Utility.FunctionNameValidationRegex (case-insensitive; `host` is taken).
-FUNCTION_NAME = re.compile(r"^[a-z][a-z0-9_\-]{0,127}$(?<!^host$)", re.IGNORECASE)
+# Utility.FunctionNameValidationRegex: ASCII letters in any case (the host's tests refuse "MáNUALtRIGGER");
+# `host` is taken.
+FUNCTION_NAME = re.compile(r"^[a-z][a-z0-9_\-]{0,127}$(?<!^host$)", re.IGNORECASE | re.ASCII)
 # Utility.BindingNameValidationRegex since host 4.1038 (azure-functions-host PR #10764, snake case allowed).
 BINDING_NAME = re.compile(r"^(?!.*__)([a-zA-Z_][a-zA-Z0-9_]{0,127}|\$return)$")
 RESERVED_PREFIXES = ("admin", "runtime")   # the host's own routes: admin/host/status, runtime/webhooks, ...
