@@ -135,3 +135,11 @@ def test_every_function_in_error_is_reported():
     app = http_app(("ok", "orders", ["GET"]), ("bad1", "admin", ["GET"]), ("bad-2!", "x", ["GET"]))
     assert errors(app) == [in_error("bad1", rules.BUILT_IN_ROUTES),
                            in_error("bad-2!", rules.INVALID_NAME.format("bad-2!"))]
+
+
+def test_an_inline_constraint_with_the_wrong_argument_count_is_a_route_the_host_cannot_build():
+    (line,) = errors(http_app(("typed", "items/{id:min}", ["GET"])))
+    assert "'typed'" in line and ("Could not find a constructor for constraint type 'MinRouteConstraint' with the "
+                                  "following number of parameters: 0.") in line
+    (line,) = errors(http_app(("typed", "items/{id:length(a)}", ["GET"])))
+    assert "The input string 'a' was not in a correct format." in line
