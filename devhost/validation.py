@@ -34,6 +34,7 @@ DUPLICATE_BINDING = "Multiple bindings with name '{0}' discovered. Binding names
 NO_TRIGGER = "No trigger binding specified. A function must have a trigger input binding."
 INDEXING = ("Microsoft.Azure.WebJobs.Host: Error indexing method 'Functions.{0}'. Microsoft.AspNetCore.Routing: {1} "
             "(Parameter 'routeTemplate').")
+WORKER_FAILED = "Worker failed to index functions"   # the host's log line (GrpcWorkerChannel), then the error
 ROUTE_CREATION = "An error occurred while creating the route with name '{0}' and template '{1}'. {2}"
 
 
@@ -51,8 +52,8 @@ def index_functions(app, route_prefix: str = "api") -> list:
     try:
         functions = app.get_functions()
     except ValueError as error:   # the library's own checks: duplicate names, no trigger
-        raise FunctionAppError([f"Worker failed to index functions: {error}"]) from None
-    lines = check_worker(functions)
+        raise FunctionAppError([f"{WORKER_FAILED}: {error}"]) from None
+    lines = [f"{WORKER_FAILED}: {message}" for message in check_worker(functions)]
     if not lines:
         in_error = check_host(functions)
         lines = [f"The '{name}' function is in error: {message}" for name, message in in_error]

@@ -121,8 +121,8 @@ def test_a_route_parameter_declared_as_an_argument_fails_indexing_of_the_whole_a
     def get_user(req: func.HttpRequest, user_id: str) -> func.HttpResponse:
         return func.HttpResponse(user_id)
 
-    assert errors(app) == ["cannot load the get_user function: the following parameters are declared in Python "
-                           "but not in function.json: {'user_id'}"]
+    assert errors(app) == ["Worker failed to index functions: cannot load the get_user function: the following "
+                           "parameters are declared in Python but not in function.json: {'user_id'}"]
 
 
 def test_the_library_s_own_refusal_is_reported_without_a_traceback():

@@ -37,3 +37,13 @@ def invalid_name():
 
 def unparseable_route():
     return _app_with("get_order", "orders/{order_id")
+
+
+def route_parameter_argument():
+    app = _app_with("health_too", "status")
+
+    @app.route(route="users/{user_id}", methods=["GET"])
+    def get_user(req: func.HttpRequest, user_id: str) -> func.HttpResponse:
+        return func.HttpResponse(user_id)
+
+    return app

@@ -35,3 +35,11 @@ def test_serve_stops_on_an_app_the_host_refuses(tmp_path, factory, function, mes
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith(f"The '{function}' function is in error: ") and message in lines[0]
     assert "Traceback" not in result.stderr and "Local functions host on" not in result.stdout
+
+
+def test_serve_stops_when_the_worker_cannot_index_the_app(tmp_path):
+    result = serve(tmp_path, "route_parameter_argument")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "Worker failed to index functions: cannot load the get_user function: the following parameters are "
+        "declared in Python but not in function.json: {'user_id'}"]
