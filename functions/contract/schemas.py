@@ -1,0 +1,188 @@
+"""JSON Schema (2020-12, as OpenAPI 3.1 uses it) of every request and response body. Bounds come from the
+code that enforces them, so the contract cannot drift from the validation without a test noticing."""
+from __future__ import annotations
+
+from shared.domain import orders
+from shared.domain.validation import MAX_ID_LENGTH
+from shared.services.recommendations import MAX_K
+from shared.services.training_requests import STATES
+
+MAX_TITLE_LENGTH = 500
+MAX_PRICE = 1_000_000
+
+# ECMA-262 pattern: no control characters, none of / \ ? # (Cosmos DB forbids them in ids), no white space at
+# either end (shared.domain.validation.check_id).
+ID_PATTERN = r"^[^\s\x00-\x1f\x7f-\x9f/\\?#]([^\x00-\x1f\x7f-\x9f/\\?#]*[^\s\x00-\x1f\x7f-\x9f/\\?#])?$"
+
+
+def ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def nullable(schema: dict) -> dict:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+TIMESTAMP = {"type": "string", "description": "ISO-8601 UTC with milliseconds, e.g. 2026-11-28T00:24:27.122Z"}
+
+SCHEMAS: dict[str, dict] = {
+    "Id": {"type": "string", "minLength": 1, "maxLength": MAX_ID_LENGTH, "pattern": ID_PATTERN,
+           "description": f"1 to {MAX_ID_LENGTH} characters; no control characters, no / \\ ? #, no white "
+                          "space at either end"},
+    "Error": {
+        "type": "object", "required": ["error"], "additionalProperties": False,
+        "properties": {"error": {
+            "type": "object", "required": ["code", "message", "details"], "additionalProperties": False,
+            "properties": {
+                "code": {"type": "string", "examples": ["validation_error"]},
+                "message": {"type": "string", "description": "for people; never a stack trace"},
+                "details": {"description": "machine-readable context (e.g. the field), or null"},
+            }}},
+    },
+    "OrderLine": {
+        "type": "object", "required": ["productId", "quantity"], "additionalProperties": False,
+        "properties": {
+            "productId": ref("Id"),
+            "quantity": {"type": "integer", "minimum": 1, "maximum": orders.MAX_QUANTITY},
+            "unitPrice": nullable({"type": "number", "minimum": 0, "maximum": orders.MAX_UNIT_PRICE}),
+        },
+    },
+    "OrderRequest": {
+        "type": "object", "required": ["userId", "items"], "additionalProperties": False,
+        "properties": {
+            "orderId": {**ref("Id"), "description": "optional; a retry with the same id and body is not stored twice"},
+            "userId": ref("Id"),
+            "createdAt": {"type": "string", "format": "date-time", "maxLength": 40,
+                          "description": "ISO-8601, at most a day in the future; default now"},
+            "items": {"type": "array", "minItems": 1, "maxItems": orders.MAX_ITEMS, "items": ref("OrderLine")},
+        },
+    },
+    "Order": {
+        "type": "object", "required": ["orderId", "userId", "items", "createdAt", "receivedAt"],
+        "properties": {
+            "orderId": {"type": "string"}, "userId": {"type": "string"},
+            "items": {"type": "array", "items": ref("OrderLine")},
+            "createdAt": TIMESTAMP, "receivedAt": nullable(TIMESTAMP),
+        },
+    },
+    "OrderPage": {
+        "type": "object", "required": ["items", "continuationToken"],
+        "properties": {"items": {"type": "array", "items": ref("Order")},
+                       "continuationToken": nullable({"type": "string"})},
+    },
+    "ProductUpsert": {
+        "type": "object", "required": ["title"], "additionalProperties": False,
+        "properties": {
+            "title": {"type": "string", "minLength": 1, "maxLength": MAX_TITLE_LENGTH, "pattern": r"\S"},
+            "category": nullable(ref("Id")),
+            "price": nullable({"type": "number", "minimum": 0, "maximum": MAX_PRICE}),
+            "inStock": {"type": "boolean", "default": True},
+        },
+    },
+    "Product": {
+        "type": "object", "required": ["productId", "title", "category", "price", "inStock"],
+        "properties": {
+            "productId": {"type": "string"}, "title": nullable({"type": "string"}),
+            "category": nullable({"type": "string"}), "price": nullable({"type": "number"}),
+            "inStock": nullable({"type": "boolean"}),
+        },
+    },
+    "RecommendedItem": {
+        "type": "object", "required": ["productId", "score"],
+        "description": "title, category, price and inStock are present when the catalogue knows the product",
+        "properties": {
+            "productId": {"type": "string"}, "score": {"type": "number"},
+            "title": nullable({"type": "string"}), "category": nullable({"type": "string"}),
+            "price": nullable({"type": "number"}), "inStock": nullable({"type": "boolean"}),
+        },
+    },
+    "UserRecommendations": {
+        "type": "object", "required": ["userId", "items", "modelVersion", "strategy", "generatedAt"],
+        "properties": {
+            "userId": {"type": "string"},
+            "items": {"type": "array", "maxItems": MAX_K, "items": ref("RecommendedItem")},
+            "modelVersion": nullable({"type": "string"}),
+            "strategy": {"enum": ["personalized", "popular"]},
+            "generatedAt": TIMESTAMP,
+        },
+    },
+    "SimilarProducts": {
+        "type": "object", "required": ["productId", "items", "modelVersion", "generatedAt"],
+        "properties": {
+            "productId": {"type": "string"},
+            "items": {"type": "array", "maxItems": MAX_K, "items": ref("RecommendedItem")},
+            "modelVersion": {"type": "string"}, "generatedAt": TIMESTAMP,
+        },
+    },
+    "PopularProducts": {
+        "type": "object", "required": ["items", "modelVersion", "generatedAt"],
+        "properties": {
+            "items": {"type": "array", "maxItems": MAX_K, "items": ref("RecommendedItem")},
+            "modelVersion": nullable({"type": "string"}), "generatedAt": TIMESTAMP,
+        },
+    },
+    "Health": {
+        "type": "object", "required": ["status", "store"],
+        "properties": {
+            "status": {"type": "string", "examples": ["ok", "unavailable"]},
+            "store": {"type": "object", "required": ["reachable"],
+                      "properties": {"reachable": {"type": "boolean"}, "backend": {"type": "string"},
+                                     "error": {"type": "string"}}},
+            "activeModel": nullable({"type": "string"}),
+        },
+    },
+    "TrainingParams": {
+        "type": "object", "additionalProperties": False,
+        "description": "overrides of the training parameters (shared.domain.training_params); others keep "
+                       "their defaults",
+        "properties": {
+            "factors": {"type": "integer", "minimum": 1, "maximum": 512},
+            "iterations": {"type": "integer", "minimum": 1, "maximum": 100},
+            "regularization": {"type": "number", "exclusiveMinimum": 0},
+            "alpha": {"type": "number", "exclusiveMinimum": 0},
+            "bm25_k1": {"type": "number", "exclusiveMinimum": 0},
+            "bm25_b": {"type": "number", "minimum": 0, "maximum": 1},
+            "half_life_days": {"type": "number", "exclusiveMinimum": 0},
+            "similar_k": {"type": "integer", "minimum": 0},
+            "popular_k": {"type": "integer", "minimum": 0},
+            "seed": {"type": "integer"},
+        },
+    },
+    "TrainingRunRequest": {
+        "type": "object", "additionalProperties": False,
+        "properties": {"params": ref("TrainingParams")},
+    },
+    "TrainingRequest": {
+        "type": "object", "required": ["id", "state", "reason", "modelVersion", "params", "createdAt", "updatedAt"],
+        "description": "a training request and the run it started; states in docs/operations.md",
+        "properties": {
+            "id": {"type": "string"}, "state": {"enum": list(STATES)}, "reason": {"type": "string"},
+            "window": {"type": "string"}, "modelVersion": {"type": "string"},
+            "params": {"type": "object"}, "createdAt": TIMESTAMP, "updatedAt": TIMESTAMP,
+            "attempts": {"type": "integer"}, "nextAttemptAt": TIMESTAMP,
+            "runId": nullable({"type": ["string", "integer"]}), "trainer": nullable({"type": "string"}),
+            "error": nullable({"type": "string"}), "lastError": nullable({"type": "string"}),
+        },
+    },
+    "TrainingRequestList": {
+        "type": "object", "required": ["items"],
+        "properties": {"items": {"type": "array", "items": ref("TrainingRequest")}},
+    },
+    "ActiveModel": {
+        "type": "object", "required": ["activeVersion", "previousVersion"],
+        "properties": {
+            "activeVersion": nullable({"type": "string"}), "previousVersion": nullable({"type": "string"}),
+            "activatedAt": TIMESTAMP,
+            "manifest": nullable({"type": "object", "description": "the active model's manifest document"}),
+        },
+    },
+    "ActivateModel": {
+        "type": "object", "required": ["modelVersion"], "additionalProperties": False,
+        "properties": {"modelVersion": ref("Id")},
+    },
+    "ModelPointer": {
+        "type": "object", "required": ["activeVersion", "previousVersion", "activatedAt"],
+        "properties": {"activeVersion": {"type": "string"}, "previousVersion": nullable({"type": "string"}),
+                       "activatedAt": TIMESTAMP},
+    },
+}
