@@ -39,6 +39,7 @@ _ERROR_TEXT = {
     "409": "conflicts with what is stored",
     "412": "a concurrent update won; retry",
     "413": "the body is too large",
+    "414": "the URL is longer than the host accepts (the local host: 8,190 bytes of request line)",
     "500": "a bug; never a stack trace",
     "503": "the store or trainer is down or throttling",
 }
@@ -65,6 +66,8 @@ def error_statuses(spec: dict, security: list[dict]) -> list[str]:
         statuses.add("400")
     if "requestBody" in spec:
         statuses.add("413")
+    if any(parameter["in"] in ("path", "query") for parameter in spec["parameters"]):
+        statuses.add("414")
     if any(parameter["in"] == "path" for parameter in spec["parameters"]):
         statuses.add("404")
     if security:

@@ -14,8 +14,12 @@ MAX_CONTINUATION = 8192
 ANONYMOUS, FUNCTION, ADMIN, SHOPPER, PUBLIC_READ = "anonymous", "function", "admin", "shopper", "public-read"
 
 
-def path(name: str, description: str) -> dict:
-    return {"name": name, "in": "path", "required": True, "schema": ref("Id"), "description": description}
+def path(name: str, description: str, example: str | None = None) -> dict:
+    """`example`: an id that exists in the demo store (`manage.py serve --demo`), so generated tests reach data."""
+    parameter = {"name": name, "in": "path", "required": True, "description": description, "schema": ref("Id")}
+    if example:
+        parameter["example"] = example
+    return parameter
 
 
 def integer_query(name: str, default: int, low: int, high: int, description: str) -> dict:
@@ -31,8 +35,8 @@ def list_query(name: str, description: str) -> dict:
 
 
 K = integer_query("k", 10, 1, MAX_K, "how many items")
-USER_ID = path("user_id", "the shopper's user id")
-PRODUCT_ID = path("product_id", "the product id")
+USER_ID = path("user_id", "the shopper's user id", "demo-user-0000")
+PRODUCT_ID = path("product_id", "the product id", "P0001")
 SESSION_TOKEN = {
     "name": "X-Session-Token", "in": "header", "required": False,
     "description": "the token an order response carried: the read then sees that order on any instance",
@@ -58,11 +62,22 @@ _HEADERS = {
 }
 
 
-def ok(schema_name: str, description: str, headers: tuple[str, ...] = ()) -> dict:
+def ok(schema_name: str, description: str, headers: tuple[str, ...] = (), links: dict | None = None) -> dict:
     response = {"description": description, "content": {"application/json": {"schema": ref(schema_name)}}}
     if headers:
         response["headers"] = {name: _HEADERS[name] for name in headers}
+    if links:
+        response["links"] = links
     return response
+
+
+_ORDER_LINKS = {
+    "GetOrder": {"operationId": "get_user_order",
+                 "parameters": {"user_id": "$response.body#/userId", "order_id": "$response.body#/orderId"}},
+    "ListOrders": {"operationId": "list_user_orders", "parameters": {"user_id": "$response.body#/userId"}},
+    "Recommendations": {"operationId": "user_recommendations", "parameters": {"user_id": "$response.body#/userId"}},
+}
+_RUN_LINKS = {"GetTrainingRun": {"operationId": "get_training_run", "parameters": {"run_id": "$response.body#/id"}}}
 
 
 def operation(operation_id: str, summary: str, access: str, responses: dict, parameters: tuple = (),
@@ -82,9 +97,9 @@ OPERATIONS: dict[str, dict[str, dict]] = {
         responses={"200": ok("Health", "healthy"), "503": ok("Health", "the store is unreachable")})},
     "/orders": {"post": operation(
         "create_order", "Record an order", SHOPPER, tag="orders", parameters=(PRINCIPAL,), body="OrderRequest",
-        errors=("409",), responses={"201": ok("Order", "stored", ("Location", "X-Session-Token")),
+        errors=("409",), responses={"201": ok("Order", "stored", ("Location", "X-Session-Token"), _ORDER_LINKS),
                    "200": ok("Order", "the same orderId and body again: the stored order, no second write",
-                             ("Location",))},
+                             ("Location",), _ORDER_LINKS)},
     )},
     "/users/{user_id}/orders": {"get": operation(
         "list_user_orders", "A shopper's orders, newest first, a page at a time", SHOPPER, tag="orders",
@@ -96,7 +111,7 @@ OPERATIONS: dict[str, dict[str, dict]] = {
         responses={"200": ok("OrderPage", "a page of orders")})},
     "/users/{user_id}/orders/{order_id}": {"get": operation(
         "get_user_order", "One order", SHOPPER, tag="orders",
-        parameters=(USER_ID, path("order_id", "the order id"), SESSION_TOKEN, PRINCIPAL),
+        parameters=(USER_ID, path("order_id", "the order id", "demo-0000-000000"), SESSION_TOKEN, PRINCIPAL),
         responses={"200": ok("Order", "the order")})},
     "/users/{user_id}/recommendations": {"get": operation(
         "user_recommendations", "Personalized recommendations, reflecting the shopper's latest orders", SHOPPER,
@@ -126,7 +141,8 @@ OPERATIONS: dict[str, dict[str, dict]] = {
         "post": operation(
             "start_training_run", "Start a training run now", ADMIN, tag="operations",
             parameters=(IDEMPOTENCY_KEY,), body="TrainingRunRequest", body_required=False,
-            errors=("409", "412"), responses={"202": ok("TrainingRequest", "the training request", ("Location",))}),
+            errors=("409", "412"),
+            responses={"202": ok("TrainingRequest", "the training request", ("Location",), _RUN_LINKS)}),
         "get": operation(
             "list_training_runs", "Recent training requests, newest first", ADMIN, tag="operations",
             parameters=(integer_query("limit", 20, 1, 100, "how many"),),

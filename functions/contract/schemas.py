@@ -11,8 +11,9 @@ MAX_TITLE_LENGTH = 500
 MAX_PRICE = 1_000_000
 
 # ECMA-262 pattern: no control characters, none of / \ ? # (Cosmos DB forbids them in ids), no white space at
-# either end (shared.domain.validation.check_id).
-ID_PATTERN = r"^[^\s\x00-\x1f\x7f-\x9f/\\?#]([^\x00-\x1f\x7f-\x9f/\\?#]*[^\s\x00-\x1f\x7f-\x9f/\\?#])?$"
+# either end, not . or .. (shared.domain.validation.check_id). What a portable pattern cannot say (at least one
+# visible character, no lone surrogates or noncharacters) is in the description.
+ID_PATTERN = r"^(?!\.\.?$)[^\s\x00-\x1f\x7f-\x9f/\\?#]([^\x00-\x1f\x7f-\x9f/\\?#]*[^\s\x00-\x1f\x7f-\x9f/\\?#])?$"
 
 
 def ref(name: str) -> dict:
@@ -28,7 +29,8 @@ TIMESTAMP = {"type": "string", "description": "ISO-8601 UTC with milliseconds, e
 SCHEMAS: dict[str, dict] = {
     "Id": {"type": "string", "minLength": 1, "maxLength": MAX_ID_LENGTH, "pattern": ID_PATTERN,
            "description": f"1 to {MAX_ID_LENGTH} characters; no control characters, no / \\ ? #, no white "
-                          "space at either end"},
+                          "space at either end, not . or .., at least one visible character, no lone "
+                          "surrogates or Unicode noncharacters"},
     "Error": {
         "type": "object", "required": ["error"], "additionalProperties": False,
         "properties": {"error": {
