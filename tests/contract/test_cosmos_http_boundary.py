@@ -456,3 +456,57 @@ def _self_signed_tls(tmp_path) -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
     return context
+
+
+# -- session tokens are per container; request charges ---------------------------------------------------------------
+
+def test_a_token_of_another_container_is_refused_as_cosmos_does_and_is_not_taken_for_a_missing_document(store):
+    store.upsert(USER_VECTORS, {"id": "u1", "userId": "u1", "modelVersion": "v"})
+    tokens = [store.create(ORDERS, order(f"o{number}")).session_token for number in range(3)]
+    assert store.read(USER_VECTORS, "u1", "u1")["id"] == "u1"
+    with pytest.raises(UnavailableError) as caught:          # not NotFoundError: the document exists
+        store.read(USER_VECTORS, "u1", "u1", session_token=tokens[-1])
+    assert "1002" in caught.value.message
+
+
+def test_recommendations_send_the_order_session_token_to_the_orders_query_only(store, server, tmp_path):
+    from shared.adapters.sqlite_store import SqliteStore
+    from shared.services.catalogue import Catalogue
+    from shared.services.model_cache import ModelCache
+    from shared.services.models import ModelRegistry
+    from shared.services.orders import OrderService
+    from shared.services.recommendations import RecommendationService
+    from tests.builders import clustered_orders, trained
+    # The model is served from memory; it may come from any store. The shopper's documents live in "Cosmos".
+    models = SqliteStore(str(tmp_path / "models.sqlite3"))
+    trained(models, ModelRegistry(models), clustered_orders())
+    store.upsert(USER_VECTORS, models.read(USER_VECTORS, "u001", "u001"))
+    placed = [OrderService(store).place({"orderId": f"new-{number}", "userId": "u001",
+                                         "items": [{"productId": "p005", "quantity": 1}]}) for number in range(3)]
+    token = placed[-1].session_token
+    assert token == "0:-1#3" and server.lsn[USER_VECTORS] == 1   # the orders container is ahead of userVectors
+    service = RecommendationService(store, ModelCache(models), Catalogue(models))
+    result = service.for_user("u001", session_token=token)
+    assert result["strategy"] == "personalized"                     # not a cold start
+    [vector_read] = server.headers_of("GET", f"/colls/{USER_VECTORS}/docs/u001")
+    assert vector_read.get("x-ms-session-token") != token
+    queries = [headers for headers in server.headers_of("POST", f"/colls/{ORDERS}/docs")
+               if headers.get("x-ms-documentdb-isquery")]
+    assert [headers["x-ms-session-token"] for headers in queries] == [token]
+    models.close()
+
+
+def test_every_store_call_reports_the_request_charge_of_its_own_responses(store, server):
+    from shared import store_calls
+    store.create(ORDERS, order("o1"))   # connects first: account and container metadata are not store calls
+    with store_calls.recording() as calls:
+        store.upsert(ORDERS, order("o2"))
+        store.read(ORDERS, "o1", "u1")
+        with pytest.raises(NotFoundError):
+            store.read(ORDERS, "ghost", "u1")
+        store.query(TRAINING_RUNS, Query(partition_key="x"))               # three pages
+    assert [(call.operation, call.kind, call.charge) for call in calls.calls] == [
+        ("upsert", store_calls.WRITE, CHARGES["write"]), ("read", store_calls.POINT_READ, CHARGES["read"]),
+        ("read", store_calls.POINT_READ, CHARGES["read"]),
+        ("query", store_calls.SINGLE_PARTITION_QUERY, pytest.approx(3 * CHARGES["query-page"]))]
+    assert all(call.container in (ORDERS, TRAINING_RUNS) and call.duration_ms > 0 for call in calls.calls)
