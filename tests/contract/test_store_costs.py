@@ -67,3 +67,56 @@ def test_a_change_feed_batch_and_a_reconcile_tick_cost_the_same_with_1000_or_100
     assert small == large
     kinds = {kind for _, _, kind in small}
     assert store_calls.CROSS_PARTITION_QUERY not in kinds and ORDERS not in {container for _, container, _ in small}
+
+
+# -- the request paths -------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def serving(tmp_path):
+    from shared.services.catalogue import Catalogue
+    from shared.services.model_cache import ModelCache
+    from shared.services.recommendations import RecommendationService
+    store = SqliteStore(str(tmp_path / "serving.sqlite3"))
+    trained(store, ModelRegistry(store), clustered_orders())
+    catalogue = Catalogue(store)
+    catalogue.put("p001", {"title": "Mug", "category": "kitchen", "inStock": False})
+    service = RecommendationService(store, ModelCache(store), catalogue)
+    service.for_user("u001")     # the process warms up: model and catalogue in memory
+    yield store, service, catalogue
+    store.close()
+
+
+def test_a_recommendation_for_a_known_user_is_one_point_read_and_one_single_partition_query(serving):
+    store, service, _ = serving
+    with store_calls.recording() as calls:
+        result = service.for_user("u001")
+    assert result["strategy"] == "personalized"
+    assert calls.summary() == [("read", "userVectors", store_calls.POINT_READ),
+                               ("query", ORDERS, store_calls.SINGLE_PARTITION_QUERY)]
+
+
+def test_placing_an_order_is_one_write_and_a_retry_one_read_more(serving):
+    from shared.services.orders import OrderService
+    store = serving[0]
+    body = {"orderId": "o-new", "userId": "u001", "items": [{"productId": "p002", "quantity": 1}]}
+    with store_calls.recording() as calls:
+        OrderService(store).place(body)
+    assert calls.summary() == [("create", ORDERS, store_calls.WRITE)]
+    with store_calls.recording() as calls:
+        OrderService(store).place(body)
+    assert calls.summary() == [("create", ORDERS, store_calls.WRITE), ("read", ORDERS, store_calls.POINT_READ)]
+
+
+def test_the_catalogue_is_refreshed_off_the_request_path_reading_only_what_changed(serving):
+    from shared.services.catalogue import Catalogue
+    store, _, catalogue = serving
+    elsewhere = Catalogue(store)          # another instance changes the catalogue
+    elsewhere.put("p002", {"title": "Pan", "inStock": False})
+    catalogue._refresh = 0                # the snapshot is now due for a refresh
+    with store_calls.recording() as calls:
+        before = catalogue.snapshot()     # the request goes on with the snapshot it has ...
+        catalogue.wait_for_refresh(30)    # ... while one refresh runs beside it
+    assert "p002" not in before and catalogue.snapshot()["p002"]["inStock"] is False
+    [refresh] = calls.calls[:1]
+    # Only what was written since the newest _ts seen: p002, and p001 again if both share a second.
+    assert (refresh.container, refresh.operation) == ("products", "scan") and refresh.items in (1, 2)
