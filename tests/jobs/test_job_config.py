@@ -94,7 +94,7 @@ def test_training_takes_at_most_its_share_of_the_throughput():
     assert options["spark.cosmos.throughputControl.globalControl.database"] == "db"
     assert options["spark.cosmos.throughputControl.globalControl.container"] == "throughputControl"
     assert options["spark.cosmos.throughputControl.name"]
-    off = cosmos_options(CosmosSettings(endpoint="https://a/", secret_scope="s", key_secret="k",
+    off = cosmos_options(CosmosSettings(endpoint="https://a/", secret_scope="scope", key_secret="key",
                                         throughput_share="0"), "orders", secret)
     assert not any(name.startswith("spark.cosmos.throughputControl") for name in off)
     with pytest.raises(ConfigError):
