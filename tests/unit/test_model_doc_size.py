@@ -116,3 +116,33 @@ def test_training_params_bound_the_list_lengths(field, largest):
         with pytest.raises(ValidationError) as error:
             TrainingParams.from_json({field: value})
         assert error.value.details == {"field": field}
+
+
+def test_the_quick_bound_for_user_documents_is_never_below_the_real_size():
+    """check_size skips serializing a userVector document when a cheap upper bound is under the limit: the bound
+    must hold for any characters and numbers (escaped quotes, control characters, astral characters, long floats)."""
+    rng = np.random.default_rng(11)
+    alphabet = ["a", '"', "\\", "\x01", "\u00e9", "\u2028", "\U0001f600"]
+    for _ in range(200):
+        def text(length):
+            return "".join(rng.choice(alphabet) for _ in range(length))
+        interactions = {text(int(rng.integers(1, 40))): float(rng.choice([1e-300, -1.2345678901234567e-308, 3.0]))
+                        for _ in range(int(rng.integers(0, 30)))}
+        doc = model_docs.user_vector_doc(VERSION, text(int(rng.integers(1, 128))),
+                                         rng.normal(size=int(rng.integers(1, 512))).astype(np.float32), interactions,
+                                         "2024-01-01T00:00:00.000Z", "2024-01-02T00:00:00.000Z",
+                                         [text(int(rng.integers(1, 60))) for _ in range(int(rng.integers(0, 5)))])
+        doc["ttl"] = 2_147_483_647
+        assert model_docs._user_vector_bound(doc) >= model_docs.json_bytes(doc)
+
+
+def test_a_user_document_near_the_limit_is_measured_not_guessed():
+    # About 1.9 MB of plain ASCII: the bound (12 bytes a character) is far over the limit, the real size is not.
+    interactions = {f"p{n:07d}".ljust(120, "x"): 1.5 for n in range(14_000)}
+    doc = model_docs.user_vector_doc(VERSION, "u1", np.zeros(64, dtype=np.float32), interactions,
+                                     "2024-01-01T00:00:00.000Z", "2024-01-02T00:00:00.000Z", [])
+    assert model_docs._user_vector_bound(doc) > model_docs.MAX_DOCUMENT_BYTES > model_docs.json_bytes(doc)
+    assert model_docs.check_size(doc) is doc
+    doc["interactions"].update({f"q{n:07d}".ljust(120, "x"): 1.5 for n in range(2_000)})
+    with pytest.raises(ValueError, match="userVector 'u1' is"):
+        model_docs.check_size(doc)
