@@ -17,7 +17,7 @@ def long_id(prefix: str, number: int) -> str:
     return head + _FILLERS[number % 3] * (MAX_ID_LENGTH - len(head))
 
 
-def wide_orders(users: int = 120, products: int = 700, seed: int = 5) -> list[dict]:
+def wide_orders(users: int = 60, products: int = 700, seed: int = 5) -> list[dict]:
     """Order documents as the order API stores them; every product is bought, in clusters of taste."""
     rng = random.Random(seed)
     product_ids = [long_id("p", n) for n in range(products)]
