@@ -3,6 +3,7 @@ code that enforces them, so the contract cannot drift from the validation withou
 from __future__ import annotations
 
 from shared.domain import orders
+from shared.domain.training_params import MAX_POPULAR_K, MAX_SIMILAR_K
 from shared.domain.validation import MAX_ID_LENGTH
 from shared.services.recommendations import MAX_K
 from shared.services.training_requests import STATES
@@ -145,8 +146,8 @@ SCHEMAS: dict[str, dict] = {
             "bm25_k1": {"type": "number", "exclusiveMinimum": 0},
             "bm25_b": {"type": "number", "minimum": 0, "maximum": 1},
             "half_life_days": {"type": "number", "exclusiveMinimum": 0},
-            "similar_k": {"type": "integer", "minimum": 0},
-            "popular_k": {"type": "integer", "minimum": 0},
+            "similar_k": {"type": "integer", "minimum": 0, "maximum": MAX_SIMILAR_K},
+            "popular_k": {"type": "integer", "minimum": 0, "maximum": MAX_POPULAR_K},
             "seed": {"type": "integer"},
         },
     },
