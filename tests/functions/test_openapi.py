@@ -17,6 +17,7 @@ from functions.contract.document import ROUTE_PREFIX, build_document
 from functions.openapi import openapi
 from shared.domain.errors import ValidationError
 from shared.domain.orders import parse_order
+from shared.domain.training_params import TrainingParams
 from shared.services.catalogue import parse_product
 from tests.functions.test_indexing import ROOT, indexed
 
@@ -147,6 +148,27 @@ def test_the_product_schema_agrees_with_the_product_validation(body, valid):
     else:
         with pytest.raises(ValidationError):
             parse_product("P1", body)
+
+
+@pytest.mark.parametrize("params, valid", [
+    ({}, True),
+    ({"factors": 32, "iterations": 5, "regularization": 0.1, "bm25_b": 1, "similar_k": 100, "popular_k": 1000}, True),
+    ({"factors": 0}, False),
+    ({"factors": 513}, False),
+    ({"regularization": 0}, False),
+    ({"bm25_b": 1.5}, False),
+    ({"similar_k": 101}, False),
+    ({"popular_k": 1001}, False),
+    ({"learning_rate": 0.1}, False),
+    ({"factors": "64"}, False),
+])
+def test_the_training_params_schema_agrees_with_the_training_params(params, valid):
+    assert _validator("TrainingParams").is_valid(params) is valid
+    if valid:
+        TrainingParams.from_json({**TrainingParams().to_json(), **params})
+    else:
+        with pytest.raises(ValidationError):
+            TrainingParams.from_json({**TrainingParams().to_json(), **params})
 
 
 def test_get_openapi_json_serves_the_document_anonymously():
