@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from tests.integration.localhost import ADMIN_KEY, FUNCTION_KEY, ROOT, LocalHostProcess
+from tests.integration.localhost import ADMIN_KEY, FUNCTION_KEY, ROOT, LocalHostProcess, wait_for
 from tests.integration.schemathesis_hooks import no_stack_trace
 
 CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance",
@@ -95,3 +95,18 @@ def test_the_stack_trace_check_passes_clean_errors_and_echoed_ids():
                                    'active model", "details": null}}'), _Case())
     no_stack_trace(None, _Response('{"error": {"code": "validation_error", "message": "the body is not valid JSON",'
                                    ' "details": {"reason": "Expecting value: line 1 column 1 (char 0)"}}}'), _Case())
+
+
+def test_training_runs_route_answers_training_requests_only(demo_host):
+    """The trainingRuns container also holds the request ledger and the new-order counter: GET
+    /api/manage/training-runs/{run_id} must not serve them as if they were training requests."""
+    status, _, _ = demo_host.request("POST", "/api/orders", {"userId": "contract-u1",
+                                                             "items": [{"productId": "P0001", "quantity": 1}]})
+    assert status == 201
+    status, run, _ = demo_host.request("POST", "/api/manage/training-runs", key=ADMIN_KEY)
+    assert status in (202, 409), run
+    wait_for(lambda: demo_host.request("GET", "/api/manage/training-runs", key=ADMIN_KEY)[1]["items"], 30,
+             "a training request is listed", demo_host)
+    for internal in ("requests-ledger", "new-orders"):
+        status, body, _ = demo_host.request("GET", f"/api/manage/training-runs/{internal}", key=ADMIN_KEY)
+        assert status == 404 and body["error"]["code"] == "not_found", (internal, body)
