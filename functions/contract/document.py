@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import copy
 
-from functions.contract.operations import ADMIN, ANONYMOUS, FUNCTION, OPERATIONS, PUBLIC_READ, SHOPPER
+from functions.contract.operations import OPERATIONS
+from functions.contract.parameters import ADMIN, ANONYMOUS, FUNCTION, PUBLIC_READ, SHOPPER
 from functions.contract.schemas import SCHEMAS, ref
 
 ROUTE_PREFIX = "/api"   # host.json extensions.http.routePrefix (a test checks they agree)

@@ -1,0 +1,31 @@
+"""The operator's routes under `/api/manage` (admin key): training runs and models. The Functions host keeps
+every route starting with `admin` or `runtime` for itself, hence `manage`."""
+from __future__ import annotations
+
+from functions.contract.parameters import ADMIN, IDEMPOTENCY_KEY, integer_query, ok, operation, path
+
+_RUN_LINKS = {"GetTrainingRun": {"operationId": "get_training_run", "parameters": {"run_id": "$response.body#/id"}}}
+
+MANAGE_OPERATIONS: dict[str, dict[str, dict]] = {
+    "/manage/training-runs": {
+        "post": operation(
+            "start_training_run", "Start a training run now", ADMIN, tag="operations",
+            parameters=(IDEMPOTENCY_KEY,), body="TrainingRunRequest", body_required=False, errors=("409", "412"),
+            responses={"202": ok("TrainingRequest", "the training request", ("Location",), _RUN_LINKS)}),
+        "get": operation(
+            "list_training_runs", "Recent training requests, newest first", ADMIN, tag="operations",
+            parameters=(integer_query("limit", 20, 1, 100, "how many"),),
+            responses={"200": ok("TrainingRequestList", "training requests")}),
+    },
+    "/manage/training-runs/{run_id}": {"get": operation(
+        "get_training_run", "One training request", ADMIN, tag="operations",
+        parameters=(path("run_id", "the training request id"),),
+        responses={"200": ok("TrainingRequest", "the training request")})},
+    "/manage/models/active": {
+        "get": operation("get_active_model", "The active and previous model version and the manifest", ADMIN,
+                         tag="operations", responses={"200": ok("ActiveModel", "the pointer and manifest")}),
+        "put": operation("set_active_model", "Activate a stored model version (rollback)", ADMIN,
+                         tag="operations", body="ActivateModel", errors=("404", "412"),
+                         responses={"200": ok("ModelPointer", "the new pointer")}),
+    },
+}
