@@ -41,6 +41,8 @@ class TrainingParams:
             default = getattr(params, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ValidationError(f"training parameter {name} must be a number", {"field": name})
+            if isinstance(default, int) and not float(value).is_integer():   # never truncate 3.7 to 3 in silence
+                raise ValidationError(f"training parameter {name} must be an integer", {"field": name})
             params = replace(params, **{name: type(default)(value)})
         params.check()
         return params

@@ -114,6 +114,8 @@ def _validator(name: str):
     ({"userId": "17850", "items": [{"productId": "85123A", "quantity": 6, "unitPrice": 2.55}]}, True),
     ({"userId": "17850", "orderId": "o-1", "createdAt": "2026-11-28T00:24:27Z",
       "items": [{"productId": "85123A", "quantity": 1, "unitPrice": None}]}, True),
+    ({"userId": "17850", "items": [{"productId": "85123A", "quantity": 6.0}]}, True),   # JSON: 6.0 is 6
+    ({"userId": "17850", "items": [{"productId": "85123A", "quantity": 1.5}]}, False),
     ({"userId": "17850", "items": []}, False),
     ({"userId": "17850", "items": [{"productId": "85123A", "quantity": 0}]}, False),
     ({"userId": "17850", "items": [{"productId": "85123A", "quantity": 10_001}]}, False),
@@ -161,6 +163,9 @@ def test_the_product_schema_agrees_with_the_product_validation(body, valid):
     ({"popular_k": 1001}, False),
     ({"learning_rate": 0.1}, False),
     ({"factors": "64"}, False),
+    ({"factors": 32.0}, True),
+    ({"factors": 32.5}, False),
+    ({"iterations": 1e300}, False),
 ])
 def test_the_training_params_schema_agrees_with_the_training_params(params, valid):
     assert _validator("TrainingParams").is_valid(params) is valid
