@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from tests.integration.localhost import ROOT, LocalHostProcess, wait_for
+from tests.integration.localhost import ADMIN_KEY, ROOT, LocalHostProcess, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -104,3 +104,20 @@ def test_the_readme_curl_lines_work_as_written(host):
     assert '"error"' not in result.stdout, result.stdout
     assert '"status":"ok"' in result.stdout.replace(" ", "")
     assert '"userId":"new-shopper"' in result.stdout and '"strategy":"personalized"' in result.stdout
+
+
+def test_a_shopper_deletes_and_exports_their_own_data_and_an_operator_anyones(host):
+    token, _ = token_for(host, "leaving-shopper")
+    assert as_shopper(host, "POST", "/api/orders", token, {"items": [{"productId": "P0002", "quantity": 1}]})[0] == 201
+    status, exported, _ = as_shopper(host, "GET", "/api/users/leaving-shopper/export", token)
+    assert status == 200 and len(exported["orders"]) == 1
+    assert as_shopper(host, "GET", "/api/users/demo-user-0002/export", token)[0] == 403
+    assert as_shopper(host, "DELETE", "/api/users/demo-user-0002", token)[0] == 403
+    status, summary, _ = as_shopper(host, "DELETE", "/api/users/leaving-shopper", token)
+    assert status == 200 and summary["deleted"]["orders"] == 1
+    assert as_shopper(host, "GET", "/api/users/leaving-shopper/export", token)[1]["orders"] == []
+    assert host.request("DELETE", "/api/manage/users/demo-user-0003")[0] == 401   # the function key is not enough
+    status, summary, _ = host.request("DELETE", "/api/manage/users/demo-user-0003", key=ADMIN_KEY)
+    assert status == 200 and summary["deleted"]["orders"] > 0
+    status, exported, _ = host.request("GET", "/api/manage/users/demo-user-0003/export", key=ADMIN_KEY)
+    assert status == 200 and exported["orders"] == [] and exported["userVector"] is None
