@@ -15,9 +15,12 @@ from tests.integration.localhost import ADMIN_KEY, ROOT, LocalHostProcess, wait_
 @pytest.fixture(scope="module")
 def host(tmp_path_factory):
     folder = tmp_path_factory.mktemp("identity-host")
-    process = LocalHostProcess(str(folder / "store.sqlite3"), {
-        "SHOPPER_AUTH": "jwt", "SHOPPER_JWKS_URL": "", "SHOPPER_JWT_ISSUER": "", "SHOPPER_JWT_AUDIENCE": "",
-        "FUNCTIONS_WORKER_PROCESS_COUNT": "2"}, args=("--demo",))
+    # The shopper settings `make run` gets from local.settings.sample.json.
+    with open(os.path.join(ROOT, "local.settings.sample.json"), encoding="utf-8") as handle:
+        shopper = {key: value for key, value in json.load(handle)["Values"].items() if key.startswith("SHOPPER_")}
+    assert shopper["SHOPPER_AUTH"] == "jwt" and shopper["SHOPPER_JWKS_URL"] == ""
+    process = LocalHostProcess(str(folder / "store.sqlite3"), {**shopper, "FUNCTIONS_WORKER_PROCESS_COUNT": "2"},
+                               args=("--demo",))
     process.start(timeout=120)
     wait_for(lambda: "Admin key:" in process.log(), 60, "the banner: every process listens", process)
     yield process
