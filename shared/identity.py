@@ -8,12 +8,12 @@ unknown `kid` (the provider rotated its keys) refetches the set, at most once pe
 kids cannot turn every request into a fetch. A provider that cannot be reached is UnavailableError (503)."""
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import threading
 import time
 from collections import OrderedDict
-import urllib.error
 import urllib.request
 from typing import Any, Callable
 
@@ -99,7 +99,7 @@ class JwksCache:
         self.fetches += 1
         try:
             keys = parse_jwks(self._fetch(self.url, self.timeout))
-        except (OSError, ValueError, urllib.error.URLError) as error:
+        except (OSError, ValueError, http.client.HTTPException) as error:   # URLError is an OSError
             if keep_on_failure:
                 log.warning("could not refresh the signing keys from %s (keeping the cached ones): %s", self.url, error)
                 return
