@@ -132,8 +132,8 @@ class CosmosStore:
 
     def delete_partition(self, container: str, partition_key: str) -> int:
         """The partition's ids by one single-partition query, then one delete each. Not the SDK's
-        delete_all_items_by_partition_key: that is a preview feature the account must have enabled, and it
-        deletes in the background, so the caller could not say when the data is gone."""
+        delete_all_items_by_partition_key: that is a public preview (no SLA) that fails unless the account has the
+        DeleteAllItemsByPartitionKey capability enabled."""
         what = f"{container} partition {partition_key!r}"
         ids = self._call(what, lambda: [item["id"] for item in self._items(
             container, Query(partition_key=partition_key), _SCAN_PAGE, select="c.id")], idempotent=True)
