@@ -15,6 +15,7 @@ from dataclasses import dataclass, fields
 import azure.functions as func
 from aiohttp import web
 
+from devhost import identity
 from devhost.routing import authorized, build_routes, match
 from devhost.triggers import ChangeFeedPump, TimerRunner
 from devhost.validation import index_functions
@@ -114,6 +115,7 @@ class LocalHost:
 
     def web_app(self) -> web.Application:
         application = web.Application(client_max_size=MAX_REQUEST_BYTES)
+        identity.add_routes(application.router)   # the development identity provider, when SHOPPER_AUTH=jwt asks
         application.router.add_route("*", "/{tail:.*}", self.handle)
         application.on_startup.append(self._start_background)
         application.on_cleanup.append(self._stop_background)
