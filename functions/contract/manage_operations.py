@@ -2,7 +2,7 @@
 every route starting with `admin` or `runtime` for itself, hence `manage`."""
 from __future__ import annotations
 
-from functions.contract.parameters import ADMIN, IDEMPOTENCY_KEY, integer_query, ok, operation, path
+from functions.contract.parameters import ADMIN, IDEMPOTENCY_KEY, USER_ID, integer_query, ok, operation, path
 
 _RUN_LINKS = {"GetTrainingRun": {"operationId": "get_training_run", "parameters": {"run_id": "$response.body#/id"}}}
 
@@ -28,4 +28,10 @@ MANAGE_OPERATIONS: dict[str, dict[str, dict]] = {
                          tag="operations", body="ActivateModel", errors=("404", "412"),
                          responses={"200": ok("ModelPointer", "the new pointer")}),
     },
+    "/manage/users/{user_id}": {"delete": operation(
+        "manage_delete_user", "Delete a shopper's orders and vector (idempotent)", ADMIN, tag="users",
+        parameters=(USER_ID,), responses={"200": ok("UserDeletion", "what was deleted")})},
+    "/manage/users/{user_id}/export": {"get": operation(
+        "manage_export_user", "Everything stored about a shopper", ADMIN, tag="users",
+        parameters=(USER_ID,), responses={"200": ok("UserExport", "the shopper's documents")})},
 }

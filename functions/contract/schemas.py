@@ -183,6 +183,24 @@ SCHEMAS: dict[str, dict] = {
         "type": "object", "required": ["modelVersion"], "additionalProperties": False,
         "properties": {"modelVersion": ref("Id")},
     },
+    "UserDeletion": {
+        "type": "object", "required": ["userId", "erasedAt", "deleted"],
+        "properties": {
+            "userId": {"type": "string"}, "erasedAt": TIMESTAMP,
+            "deleted": {"type": "object", "required": ["orders", "userVectors"],
+                        "properties": {"orders": {"type": "integer", "minimum": 0},
+                                       "userVectors": {"type": "integer", "minimum": 0}}},
+        },
+    },
+    "UserExport": {
+        "type": "object", "required": ["userId", "exportedAt", "orders", "userVector", "erasure"],
+        "description": "every document stored about the shopper, as stored (docs/operations.md)",
+        "properties": {
+            "userId": {"type": "string"}, "exportedAt": TIMESTAMP,
+            "orders": {"type": "array", "items": {"type": "object"}},
+            "userVector": nullable({"type": "object"}), "erasure": nullable({"type": "object"}),
+        },
+    },
     "ModelPointer": {
         "type": "object", "required": ["activeVersion", "previousVersion", "activatedAt"],
         "properties": {"activeVersion": {"type": "string"}, "previousVersion": nullable({"type": "string"}),

@@ -49,6 +49,12 @@ SHOP_OPERATIONS: dict[str, dict[str, dict]] = {
                      "schema": {"enum": ["true", "false", "1", "0"], "default": "false"}},
                     SESSION_TOKEN, PRINCIPAL),
         responses={"200": ok("UserRecommendations", "ranked items; `popular` for a shopper without history")})},
+    "/users/{user_id}": {"delete": operation(
+        "delete_user", "Delete the shopper's orders and vector (idempotent)", SHOPPER, tag="users",
+        parameters=(USER_ID, PRINCIPAL), responses={"200": ok("UserDeletion", "what was deleted")})},
+    "/users/{user_id}/export": {"get": operation(
+        "export_user", "Everything stored about the shopper", SHOPPER, tag="users",
+        parameters=(USER_ID, PRINCIPAL), responses={"200": ok("UserExport", "the shopper's documents")})},
     "/products/{product_id}/similar": {"get": operation(
         "similar_products", "Products bought by the same shoppers", PUBLIC_READ, tag="recommendations",
         parameters=(PRODUCT_ID, K), responses={"200": ok("SimilarProducts", "ranked items")})},

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 
 import azure.functions as func
 import jsonschema_rs
@@ -74,6 +76,48 @@ def test_security_matches_the_registered_auth_level():
         assert operations[key]["security"] == SECURITY_BY_LEVEL[level], key
         if level != "ANONYMOUS":
             assert "401" in operations[key]["responses"], key
+
+
+_MODE_CHECK = """
+import json, sys
+import function_app
+from functions.contract.document import build_document
+from functions.identity import INDEXED_MODE
+sys.path.insert(0, ".")
+from tests.functions.test_openapi import documented, openapi_path
+operations = documented(build_document(INDEXED_MODE))
+out = {}
+for function in function_app.app.get_functions():
+    trigger = function.get_trigger()
+    if trigger.type == "httpTrigger":
+        level = str(getattr(trigger.auth_level, "value", trigger.auth_level)).upper()
+        for method in trigger.methods:
+            key = (openapi_path(trigger.route), str(getattr(method, "value", method)).lower())
+            out[" ".join(key)] = [level, operations[key]["security"], operations[key]["x-access"]]
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.parametrize("mode, shopper_security", [
+    ("key", [{"functionKey": []}, {"functionKeyQuery": []}]),
+    ("jwt", [{"shopperBearer": []}]),
+    ("easyauth", [{"appServiceAuthentication": []}]),
+])
+def test_security_follows_the_shopper_auth_mode_the_app_was_indexed_with(mode, shopper_security):
+    """In a fresh worker-like process per SHOPPER_AUTH: a route registered ANONYMOUS is documented without a key
+    (the shopper's token or principal at most), FUNCTION with the function key, ADMIN with the admin key."""
+    env = dict(os.environ, SHOPPER_AUTH=mode)
+    result = subprocess.run([sys.executable, "-c", _MODE_CHECK], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    seen = set()
+    for route, (level, security, access) in json.loads(result.stdout).items():
+        if level == "ANONYMOUS":   # no key at the host: the shopper's own proof on shopper routes, else nothing
+            assert security == (shopper_security if access == "shopper" else []), route
+        else:
+            assert security == SECURITY_BY_LEVEL[level], route
+        seen.add(access)
+    assert "shopper" in seen
 
 
 def test_operation_ids_are_the_function_names():
