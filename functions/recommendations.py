@@ -18,10 +18,10 @@ def _list_param(req: func.HttpRequest, name: str) -> tuple[str, ...]:
     raw = req.params.get(name)
     if not raw:
         return ()
-    values = tuple(value.strip() for value in raw.split(",") if value.strip())
-    if len(values) > 100:
+    entries = raw.split(",")
+    if len(entries) > 100:   # counted before blanks are dropped, as the contract counts them
         raise ValidationError(f"{name} takes at most 100 values", {"field": name})
-    return values
+    return tuple(value.strip() for value in entries if value.strip())
 
 
 def _bool_param(req: func.HttpRequest, name: str) -> bool:

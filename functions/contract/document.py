@@ -7,6 +7,7 @@ import copy
 from functions.contract.operations import OPERATIONS
 from functions.contract.parameters import ADMIN, ANONYMOUS, FUNCTION, PUBLIC_READ, SHOPPER
 from functions.contract.schemas import SCHEMAS, ref
+from functions.identity import VERIFIED_MODES   # SHOPPER_AUTH modes in which the function checks the shopper
 
 ROUTE_PREFIX = "/api"   # host.json extensions.http.routePrefix (a test checks they agree)
 
@@ -51,7 +52,7 @@ def security_for(access: str, shopper_mode: str) -> list[dict]:
         return []
     if access == ADMIN:
         return _ADMIN
-    if access == FUNCTION or shopper_mode not in ("easyauth", "jwt"):
+    if access == FUNCTION or shopper_mode not in VERIFIED_MODES:
         return _FUNCTION
     if access == PUBLIC_READ:
         return []
@@ -89,6 +90,16 @@ def _error_response(status: str) -> dict:
     return response
 
 
+def _schemas(shopper_mode: str) -> dict:
+    if shopper_mode not in VERIFIED_MODES:
+        return SCHEMAS
+    schemas = copy.deepcopy(SCHEMAS)   # with a verified shopper the order is theirs: userId may be left out
+    schemas["OrderRequest"]["required"] = ["items"]
+    schemas["OrderRequest"]["properties"]["userId"] = {
+        **ref("Id"), "description": "default: the signed-in shopper; another user's id is 403"}
+    return schemas
+
+
 def build_document(shopper_mode: str = "key") -> dict:
     """The whole document; plain data, built on demand (no I/O)."""
     paths: dict[str, dict] = {}
@@ -111,5 +122,5 @@ def build_document(shopper_mode: str = "key") -> dict:
                                 "Every error is {\"error\": {\"code\", \"message\", \"details\"}}. See docs/api.md."},
         "servers": [{"url": ROUTE_PREFIX}],
         "paths": paths,
-        "components": {"schemas": SCHEMAS, "securitySchemes": SECURITY_SCHEMES},
+        "components": {"schemas": _schemas(shopper_mode), "securitySchemes": SECURITY_SCHEMES},
     }

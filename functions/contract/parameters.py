@@ -27,9 +27,9 @@ def integer_query(name: str, default: int, low: int, high: int, description: str
 
 def list_query(name: str, description: str) -> dict:
     return {"name": name, "in": "query", "required": False, "style": "form", "explode": False,
-            "description": f"{description}; comma-separated, at most {MAX_LIST_VALUES} values",
-            "schema": {"type": "array", "maxItems": MAX_LIST_VALUES,
-                       "items": {"type": "string", "minLength": 1, "pattern": r"^[^,]*\S[^,]*$"}}}
+            "description": f"{description}; comma-separated, at most {MAX_LIST_VALUES} values (blank ones and "
+                           "white space around values are ignored)",
+            "schema": {"type": "array", "maxItems": MAX_LIST_VALUES, "items": {"type": "string"}}}
 
 
 K = integer_query("k", 10, 1, MAX_K, "how many items")

@@ -15,30 +15,52 @@ import pytest
 from tests.integration.localhost import ADMIN_KEY, FUNCTION_KEY, ROOT, LocalHostProcess, wait_for
 from tests.integration.schemathesis_hooks import no_stack_trace
 
+# ignored_auth: a request without (or with wrong) credentials is refused where the document asks for them;
+# negative_data_rejection: what the document calls invalid is refused with a 4xx.
 CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance",
-          "response_headers_conformance", "response_schema_conformance", "no_stack_trace")
+          "response_headers_conformance", "response_schema_conformance", "ignored_auth", "negative_data_rejection",
+          "no_stack_trace")
 MAX_EXAMPLES = 30
 SEED = 20261201
 HOOKS = os.path.join(ROOT, "tests", "integration", "schemathesis_hooks.py")
+EXAMPLE_USER = "demo-user-0000"   # the user_id example of functions/contract/parameters.py
 
 
-@pytest.fixture(scope="module")
-def demo_host(tmp_path_factory):
-    path = tmp_path_factory.mktemp("schemathesis") / "store.sqlite3"
-    # No retraining during the run (a fixed server state makes a failure reproducible with its seed): the
-    # change feed never reaches the threshold and the reconcile timer fires once a year.
-    process = LocalHostProcess(str(path), {"RETRAIN_MIN_NEW_ORDERS": "1000000", "RECONCILE_SCHEDULE": "0 0 0 1 1 *"},
-                               args=("--demo", "--quiet")).start(timeout=180)
+def _shopper_settings(mode: str) -> dict:
+    if mode == "key":
+        return {"SHOPPER_AUTH": "key"}
+    # jwt with the settings `make run` gets: no SHOPPER_JWKS_URL, so the local host is the identity provider.
+    with open(os.path.join(ROOT, "local.settings.sample.json"), encoding="utf-8") as handle:
+        values = json.load(handle)["Values"]
+    return {**{key: value for key, value in values.items() if key.startswith("SHOPPER_")}, "SHOPPER_AUTH": mode}
+
+
+@pytest.fixture(scope="module", params=["key", "jwt"])
+def demo_host(request, tmp_path_factory):
+    """The demo shop, once per SHOPPER_AUTH mode that changes what the routes accept: `key` (function key) and
+    `jwt` (shopper routes take only a bearer token, public reads no key at all)."""
+    path = tmp_path_factory.mktemp(f"schemathesis-{request.param}") / "store.sqlite3"
+    # No retraining by the change feed or the timer during the run: a failure is reproducible with its seed.
+    settings = {"RETRAIN_MIN_NEW_ORDERS": "1000000", "RECONCILE_SCHEDULE": "0 0 0 1 1 *",
+                **_shopper_settings(request.param)}
+    process = LocalHostProcess(str(path), settings, args=("--demo", "--quiet")).start(timeout=180)
+    process.mode = request.param
     yield process
     process.stop()
 
 
-def _config(tmp_path) -> str:
-    """Keys per security scheme of the document: function-level routes get the function key, admin routes the
-    admin key."""
+def _config(host, tmp_path) -> str:
+    """Credentials per security scheme of the document: the function key for function-level routes, the admin key
+    for admin routes, and in jwt mode a token of the demo shopper whose id the document's examples use."""
+    lines = [f'[auth.openapi.adminKey]\napi_key = "{ADMIN_KEY}"']
+    if host.mode == "key":
+        lines.append(f'[auth.openapi.functionKey]\napi_key = "{FUNCTION_KEY}"')
+    else:
+        status, body, _ = host.request("POST", "/.devhost/token", {"userId": EXAMPLE_USER}, key=None)
+        assert status == 200, body
+        lines.append(f'[auth.openapi.shopperBearer]\nbearer = "{body["accessToken"]}"')
     path = tmp_path / "schemathesis.toml"
-    path.write_text(f'[auth.openapi.functionKey]\napi_key = "{FUNCTION_KEY}"\n'
-                    f'[auth.openapi.adminKey]\napi_key = "{ADMIN_KEY}"\n', encoding="utf-8")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return str(path)
 
 
@@ -57,7 +79,7 @@ def test_the_local_host_keeps_its_contract(demo_host, tmp_path):
     marker = tmp_path / "checked"
     env = dict(os.environ, SCHEMATHESIS_HOOKS=HOOKS, NO_STACK_TRACE_MARKER=str(marker))
     command = [os.path.join(os.path.dirname(sys.executable), "schemathesis"), "--no-color",
-               "--config-file", _config(tmp_path), "run", f"{demo_host.base}/api/openapi.json",
+               "--config-file", _config(demo_host, tmp_path), "run", f"{demo_host.base}/api/openapi.json",
                "--url", f"{demo_host.base}/api", "--checks", ",".join(CHECKS), "--max-examples", str(MAX_EXAMPLES),
                "--seed", str(SEED), "--workers", "1", "--request-timeout", "30"]
     result = subprocess.run(command, cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=600)
@@ -100,9 +122,14 @@ def test_the_stack_trace_check_passes_clean_errors_and_echoed_ids():
 def test_training_runs_route_answers_training_requests_only(demo_host):
     """The trainingRuns container also holds the request ledger and the new-order counter: GET
     /api/manage/training-runs/{run_id} must not serve them as if they were training requests."""
-    status, _, _ = demo_host.request("POST", "/api/orders", {"userId": "contract-u1",
-                                                             "items": [{"productId": "P0001", "quantity": 1}]})
-    assert status == 201
+    order = {"userId": EXAMPLE_USER, "items": [{"productId": "P0001", "quantity": 1}]}
+    if demo_host.mode == "key":
+        status, body, _ = demo_host.request("POST", "/api/orders", order)
+    else:
+        token = demo_host.request("POST", "/.devhost/token", {"userId": EXAMPLE_USER}, key=None)[1]["accessToken"]
+        status, body, _ = demo_host.request("POST", "/api/orders", order, key=None,
+                                            headers={"Authorization": f"Bearer {token}"})
+    assert status == 201, body
     status, run, _ = demo_host.request("POST", "/api/manage/training-runs", key=ADMIN_KEY)
     assert status in (202, 409), run
     wait_for(lambda: demo_host.request("GET", "/api/manage/training-runs", key=ADMIN_KEY)[1]["items"], 30,
