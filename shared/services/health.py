@@ -8,9 +8,10 @@ from shared.domain.model_docs import ACTIVE_POINTER_ID
 
 
 class HealthService:
-    def __init__(self, store_factory):
-        # A factory, not a store: health must answer even when building the store fails.
+    def __init__(self, store_factory, model_cache_factory=None):
+        # Factories, not objects: health must answer even when building the store fails.
         self._store_factory = store_factory
+        self._model_cache_factory = model_cache_factory
 
     def check(self) -> tuple[bool, dict]:
         try:
@@ -20,10 +21,23 @@ class HealthService:
             return False, {"status": "unavailable", "store": {"reachable": False, "error": str(error)}}
         try:
             pointer = store.read(MODELS, ACTIVE_POINTER_ID, ACTIVE_POINTER_ID)
-            active = pointer.get("activeVersion")
+            active = pointer.get("activeVersion") if isinstance(pointer, dict) else None
         except NotFoundError:
             active = None
         except UnavailableError as error:
             return False, {"status": "unavailable", "store": {"reachable": False, "error": str(error)}}
-        return True, {"status": "ok", "store": {"reachable": True, "backend": info.backend},
-                      "activeModel": active}
+        except Exception:  # noqa: BLE001 - a damaged pointer: the model cache says what is wrong
+            active = None
+        report = {"status": "ok", "store": {"reachable": True, "backend": info.backend}, "activeModel": active}
+        problem = self._model_problem()
+        if problem:   # still 200: serving answers (previous model or popularity), but not with this model
+            report.update(status="degraded", reason=problem)
+        return True, report
+
+    def _model_problem(self) -> str | None:
+        if self._model_cache_factory is None:
+            return None
+        try:
+            return self._model_cache_factory().problem
+        except UnavailableError as error:
+            return f"the model cannot be read: {error}"

@@ -54,8 +54,8 @@ class RecommendationService:
         check_id(user_id, "userId")
         _check_k(k)
         model = self._models.current()
-        if model is None:
-            return self._response(user_id, [], None, "popular")
+        if model is None:   # no model yet, or a damaged one: its popularity list if readable (model_cache)
+            return self._response(user_id, self._models.fallback_popular()[:k], None, "popular")
         vector, bought = self._user_state(model, user_id, session_token)
         skipped = [model.index[pid] for pid in exclude if pid in model.index] + ([] if include_purchased else bought)
         if vector is None or not vector.any() or not np.isfinite(vector).all():
@@ -121,7 +121,7 @@ class RecommendationService:
     def popular(self, k: int = 10, categories: tuple[str, ...] = ()) -> dict:
         _check_k(k)
         model = self._models.current()
-        items = self._popular(model, k, categories, set()) if model else []
+        items = self._popular(model, k, categories, set()) if model else self._models.fallback_popular()[:k]
         return {"items": [self._item(pid, score) for pid, score in items],
                 "modelVersion": model.version if model else None, "generatedAt": _now()}
 
@@ -129,6 +129,8 @@ class RecommendationService:
         check_id(product_id, "productId")
         _check_k(k)
         model = self._models.current()
+        if model is None and self._models.problem:   # degraded: nothing to compare with, not "unknown product"
+            return {"productId": product_id, "items": [], "modelVersion": None, "generatedAt": _now()}
         if model is None or product_id not in model.index:
             raise NotFoundError(f"product {product_id!r} is not in the active model")
         mask = self._catalogue.unavailable_mask(model.version, model.product_ids, ())
