@@ -7,6 +7,7 @@ import inspect
 import json
 import logging
 import math
+import re
 from typing import Callable
 
 import azure.functions as func
@@ -74,16 +75,24 @@ def handles_errors(handler: Callable[[func.HttpRequest], func.HttpResponse]):
     return wrapper
 
 
+_KEY_IN_QUERY = re.compile(r"([?&]code=)[^&#]*", re.IGNORECASE)
+
+
+def redact_url(url: str) -> str:
+    """The URL as logs may show it: the function key a caller sent as `code` query parameter replaced."""
+    return _KEY_IN_QUERY.sub(r"\1REDACTED", url)
+
+
 def _failure_response(req: func.HttpRequest, error: Exception) -> func.HttpResponse:
     if not isinstance(error, errors.DomainError):   # the last line of defence; the trace goes to the log only
-        log.error("%s %s failed", req.method, req.url, exc_info=error)
+        log.error("%s %s failed", req.method, redact_url(req.url), exc_info=error)
         return error_response(500, "internal_error", "the service failed to handle this request")
     status = status_for(error)
     headers = None
     if isinstance(error, errors.UnavailableError) and error.retry_after:
         headers = {"Retry-After": str(math.ceil(error.retry_after))}
     if status >= 500:
-        log.warning("%s %s failed: %s", req.method, req.url, error.message)
+        log.warning("%s %s failed: %s", req.method, redact_url(req.url), error.message)
     return error_response(status, error.code, error.message, error.details, headers)
 
 

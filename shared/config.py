@@ -41,6 +41,9 @@ class Settings:
     # Azure's own names, so the local host means by them what the Functions host does.
     functions_worker_process_count: int = _setting("FUNCTIONS_WORKER_PROCESS_COUNT", 1, low=1, high=10)
     python_threadpool_thread_count: int = _setting("PYTHON_THREADPOOL_THREAD_COUNT", 8, low=1, high=32)
+    # Kestrel's RequestHeadersTimeout (the Functions host's web server): slower clients get 408.
+    local_request_headers_timeout_seconds: float = _setting("LOCAL_REQUEST_HEADERS_TIMEOUT_SECONDS", 30.0,
+                                                            low=0.1, high=3600)
 
     trainer_backend: str = _setting("TRAINER_BACKEND", "local", choices=("local", "databricks"))
     training_threads: int = _setting("TRAINING_THREADS", 1, low=1, high=64)
