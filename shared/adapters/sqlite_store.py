@@ -270,7 +270,7 @@ def _decode_continuation(token: str | None) -> int:
         return 0
     try:
         offset = json.loads(base64.urlsafe_b64decode(token.encode()))["offset"]
-        if isinstance(offset, int) and offset >= 0:
+        if isinstance(offset, int) and 0 <= offset < 2 ** 62:   # SQLite's OFFSET is a 64-bit integer
             return offset
     except (ValueError, KeyError, TypeError):
         pass
