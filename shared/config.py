@@ -99,6 +99,12 @@ class Settings:
         return settings
 
     def _check_combinations(self) -> None:
+        from shared.domain import ncrontab
+        try:
+            ncrontab.check(self.reconcile_schedule)
+        except ValueError as error:
+            raise ConfigurationError(f"RECONCILE_SCHEDULE={self.reconcile_schedule!r} is not an NCRONTAB schedule "
+                                     f"(six fields, seconds first, e.g. '*/10 * * * * *'): {error}") from None
         if self.store_backend == "cosmos" and not self.cosmos_endpoint:
             raise ConfigurationError("COSMOS_ENDPOINT is required when STORE_BACKEND=cosmos")
         if self.trainer_backend == "databricks" and not self.databricks_train_job_id:

@@ -16,8 +16,8 @@ from typing import Iterable, Iterator
 
 import orjson
 
-from shared.domain.errors import (ConflictError, NotFoundError, PreconditionFailedError, UnavailableError,
-                                  ValidationError)
+from shared.domain.errors import (ConfigurationError, ConflictError, NotFoundError, PreconditionFailedError,
+                                  UnavailableError, ValidationError)
 from shared.domain.ports import ETAG, TIMESTAMP, Document, Page, Query, StoreInfo, Written, partition_key_of
 
 _SCHEMA = """
@@ -50,15 +50,21 @@ class SqliteStore:
 
     def __init__(self, path: str):
         self.path = path
-        directory = os.path.dirname(os.path.abspath(path))
-        os.makedirs(directory, exist_ok=True)
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         # One writer at a time inside this process: SQLite would serialize them anyway, but its busy handler
         # sleeps in growing steps, which turns contention into long latency tails.
         self._write_lock = threading.Lock()
-        self._conn().executescript(_SCHEMA)
+        try:
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            conn = self._conn()
+            conn.executescript(_SCHEMA)
+            conn.execute("BEGIN IMMEDIATE")   # can we write? A read-only store would fail the first order
+            conn.execute("ROLLBACK")
+        except (OSError, sqlite3.Error) as error:
+            self.close()
+            raise _open_problem(path, error) from None
 
     # -- connections -------------------------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
@@ -96,10 +102,11 @@ class SqliteStore:
                     yield conn
                     conn.execute("COMMIT")
                 except BaseException:
-                    conn.execute("ROLLBACK")
+                    if conn.in_transaction:   # SQLite may have rolled back itself (a full disk does)
+                        conn.execute("ROLLBACK")
                     raise
         except sqlite3.OperationalError as error:
-            raise UnavailableError(f"the SQLite store is not available: {error}") from error
+            raise UnavailableError(f"the SQLite store {self.path} is not available: {error}") from error
 
     def _write(self, container: str, doc: Document, mode: str, if_match: str | None = None) -> Written:
         doc_id, pk = _identity(container, doc)
@@ -259,6 +266,26 @@ def _select(container: str, query: Query) -> tuple[str, list]:
         sql += f" ORDER BY json_extract(body, ?) {'DESC' if query.descending else 'ASC'}, id"
         params.append(f'$."{query.order_by}"')
     return sql, params
+
+
+def _open_problem(path: str, error: Exception) -> Exception:
+    """One line that names SQLITE_PATH and the cause, for the start-up message."""
+    reason = getattr(error, "strerror", None) or str(error)
+    folder = os.path.dirname(os.path.abspath(path))
+    if "full" in reason.lower() or getattr(error, "errno", None) == 28:
+        return UnavailableError(f"SQLITE_PATH={path!r}: the disk is full ({reason})")
+    existing = path if os.path.exists(path) else folder
+    if os.path.isdir(path):
+        return ConfigurationError(f"SQLITE_PATH={path!r} is a folder, not a database file")
+    ancestor = folder
+    while not os.path.exists(ancestor) and os.path.dirname(ancestor) != ancestor:
+        ancestor = os.path.dirname(ancestor)
+    if os.path.isfile(ancestor):
+        return ConfigurationError(f"SQLITE_PATH={path!r}: {ancestor} is a file, not a folder")
+    if os.path.isdir(existing) and not os.access(existing, os.W_OK) or \
+            os.path.isfile(existing) and not os.access(existing, os.W_OK) or "readonly" in reason.replace("-", ""):
+        return ConfigurationError(f"SQLITE_PATH={path!r}: the store is read-only ({reason})")
+    return ConfigurationError(f"SQLITE_PATH={path!r}: cannot create or open the store ({reason})")
 
 
 def _encode_continuation(offset: int) -> str:
