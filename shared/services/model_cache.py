@@ -106,7 +106,7 @@ class ModelCache:
         self._store = store
         self._refresh = refresh_seconds
         self._model: LoadedModel | None = None
-        self._broken: tuple[str, str, list] | None = None   # (version, why, its popularity list if readable)
+        self._broken: tuple[str, str, list] | None = None   # (what, why, the damaged model's popularity if readable)
         self._checked_at = float("-inf")
         self._lock = threading.Lock()
 
@@ -140,25 +140,27 @@ class ModelCache:
         except UnavailableError:
             raise
         except Exception as error:  # noqa: BLE001 - a damaged document must not fail every request
-            return self._degrade("?", f"the active pointer cannot be read ({type(error).__name__}: {error})", None)
+            return self._degrade("pointer", f"the active pointer cannot be read ({type(error).__name__}: {error})",
+                                 None)
         version = pointer.get("activeVersion") if isinstance(pointer, dict) else None
         if not isinstance(version, str) or not model_docs.valid_version(version):
-            return self._degrade(str(version), f"the active pointer names no valid model version ({version!r})",
-                                 None)
+            return self._degrade("pointer", f"the active pointer names no valid model version ({version!r})", None)
         if self._model is not None and self._model.version == version:
             self._broken = None
             return
-        if self._broken and self._broken[0] == version:
-            return   # known damaged: not re-read on every refresh; a new pointer is
+        if self._broken and self._broken[0] == f"{version}@{pointer.get('activatedAt')}":
+            return   # known damaged: not re-read on every refresh; a new activation is
         try:
             self._model, self._broken = load_model(self._store, version), None
         except UnavailableError:
             raise
         except Exception as error:  # noqa: BLE001 - see above
-            self._degrade(version, f"model {version} cannot be served ({type(error).__name__}: {error})",
-                          pointer.get("previousVersion"))
+            self._degrade(f"{version}@{pointer.get('activatedAt')}",
+                          f"model {version} cannot be served ({type(error).__name__}: {error})",
+                          pointer.get("previousVersion"), version)
 
-    def _degrade(self, version: str, why: str, previous: str | None) -> None:
+    def _degrade(self, key: str, why: str, previous: str | None, version: str | None = None) -> None:
+        """`key` names the damaged state (pointer version and activation), `version` the damaged model."""
         if self._model is None and isinstance(previous, str) and model_docs.valid_version(previous):
             try:
                 self._model = load_model(self._store, previous)
@@ -166,9 +168,10 @@ class ModelCache:
                 raise
             except Exception:  # noqa: BLE001 - the previous one is damaged too: popularity
                 self._model = None
-        if self._broken is None or self._broken[:2] != (version, why):   # once per problem, not per request
+        if self._broken is None or self._broken[:2] != (key, why):   # once per problem, not per request
             log.error("%s; serving %s", why, f"model {self._model.version}" if self._model else "popularity")
-        self._broken = (version, why, _popularity(self._store, version) if self._model is None else [])
+        popular = _popularity(self._store, version) if self._model is None and version else []
+        self._broken = (key, why, popular)
 
 
 def _popularity(store: DocumentStore, version: str) -> list[tuple[str, float]]:
