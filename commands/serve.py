@@ -49,7 +49,7 @@ def run(args) -> int:
         print(f"Local functions host on http://{args.host}:{args.port} (store: {settings.store_backend} {where}; "
               f"{processes} worker process{'es' if processes > 1 else ''})")
         print("\n".join(host.describe()))
-        print(f"Function key: {keys.function_key}\nAdmin key:    {keys.admin_key}")
+        print("\n".join(keys.banner_lines()))
         if provider is not None:
             print("\n".join(provider.describe(f"http://{args.host}:{args.port}")), flush=True)
         elif settings.shopper_auth == "easyauth":
