@@ -127,7 +127,9 @@ SCHEMAS: dict[str, dict] = {
     "Health": {
         "type": "object", "required": ["status", "store"],
         "properties": {
-            "status": {"type": "string", "examples": ["ok", "unavailable"]},
+            "status": {"enum": ["ok", "degraded", "unavailable"],
+                       "description": "degraded: serving falls back (previous model, popularity); see reason"},
+            "reason": {"type": "string", "description": "why degraded"},
             "store": {"type": "object", "required": ["reachable"],
                       "properties": {"reachable": {"type": "boolean"}, "backend": {"type": "string"},
                                      "error": {"type": "string"}}},

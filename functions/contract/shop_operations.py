@@ -32,7 +32,7 @@ SHOP_OPERATIONS: dict[str, dict[str, dict]] = {
         "list_user_orders", "A shopper's orders, newest first, a page at a time", SHOPPER, tag="orders",
         parameters=(USER_ID, integer_query("limit", 50, 1, 100, "page size"),
                     {"name": "continuationToken", "in": "query", "required": False,
-                     "description": "from the previous page",
+                     "description": "opaque, from the previous page (any other value is 400)",
                      "schema": {"type": "string", "maxLength": MAX_CONTINUATION}},
                     SESSION_TOKEN, PRINCIPAL),
         responses={"200": ok("OrderPage", "a page of orders")})},
