@@ -3,7 +3,9 @@ installed nothing is recorded or measured. The Azure Monitor adapter itself is t
 tests/integration/test_telemetry_export.py."""
 from __future__ import annotations
 
+import ast
 import asyncio
+import os
 from contextlib import contextmanager
 
 import pytest
@@ -153,3 +155,17 @@ def test_settings_without_a_connection_string_install_nothing(monkeypatch, tmp_p
         assert not telemetry.active()
     finally:
         bootstrap.reset()
+
+
+def test_only_the_adapter_imports_opentelemetry_or_the_distro():
+    from tests.unit.test_architecture import ROOT, offenders
+    sdk = ("opentelemetry", "azure.monitor")
+    for folder in ("shared/services", "shared/domain", "functions", "devhost"):
+        assert offenders(folder, sdk) == []
+    found = [path for path, _ in offenders("shared", sdk)]
+    assert found and all(path.endswith(os.path.join("shared", "adapters", "azure_monitor.py")) for path in found)
+    with open(os.path.join(ROOT, "function_app.py"), encoding="utf-8") as handle:
+        tree = ast.parse(handle.read())
+    modules = [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
+    modules += [node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module]
+    assert "azure.functions" in modules and not [name for name in modules if name.startswith(sdk)]
