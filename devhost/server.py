@@ -15,7 +15,9 @@ from dataclasses import dataclass, fields
 import azure.functions as func
 from aiohttp import web
 
+from devhost.cors import cors_middlewares, load_policy
 from devhost.routing import authorized, build_routes, match
+from devhost.static import add_static_routes
 from devhost.triggers import ChangeFeedPump, TimerRunner
 
 log = logging.getLogger("devhost")
@@ -112,7 +114,9 @@ class LocalHost:
         self.executor.shutdown(wait=False, cancel_futures=True)
 
     def web_app(self) -> web.Application:
-        application = web.Application(client_max_size=MAX_REQUEST_BYTES)
+        application = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=cors_middlewares(load_policy()))
+        # The storefront and dashboard pages, before the functions' catch-all route.
+        add_static_routes(application.router, lambda path: match(self.routes, "GET", path)[0] is not None)
         application.router.add_route("*", "/{tail:.*}", self.handle)
         application.on_startup.append(self._start_background)
         application.on_cleanup.append(self._stop_background)

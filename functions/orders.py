@@ -22,6 +22,8 @@ def create_order(req: func.HttpRequest) -> func.HttpResponse:
         ensure_shopper(req, body["userId"])
     placed = bootstrap.order_service().place(body)
     order = placed.order
+    if placed.created:
+        bootstrap.live_metrics().order_placed()
     headers = {"Location": f"/api/users/{quote(order['userId'], safe='')}/orders/{quote(order['orderId'], safe='')}"}
     if placed.session_token:
         headers[SESSION_TOKEN_HEADER] = placed.session_token
