@@ -78,6 +78,22 @@ class ModelRegistry:
             retired.append(version)
         return retired
 
+    def stored_versions(self) -> list[dict]:
+        """Every stored model, newest first, as the operator sees it (one cross-partition query and a point read
+        per version: an operator's page, never a shopper's request)."""
+        active = self.active_version()
+        listed = []
+        for version in reversed(self.versions()):
+            try:
+                manifest = self.manifest(version)
+            except NotFoundError:
+                continue   # expired between the query and the read
+            listed.append({"modelVersion": version, "createdAt": manifest.get("createdAt"),
+                           "trainer": manifest.get("trainer"), "counts": manifest.get("counts"),
+                           "metrics": manifest.get("metrics"), "active": version == active,
+                           "retiring": manifest.get("ttl") is not None})
+        return listed
+
 
 def _without_system(doc: dict) -> dict:
     return {key: value for key, value in doc.items() if not key.startswith("_")}

@@ -23,19 +23,22 @@ def free_port() -> int:
 
 
 class LocalHostProcess:
-    def __init__(self, sqlite_path: str, extra_env: dict | None = None, args: tuple[str, ...] = ()):
+    def __init__(self, sqlite_path: str, extra_env: dict | None = None, args: tuple[str, ...] = (),
+                 cwd: str = ROOT):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = dict(os.environ, SQLITE_PATH=sqlite_path, LOCAL_FUNCTION_KEY=FUNCTION_KEY,
                         LOCAL_ADMIN_KEY=ADMIN_KEY, PYTHONUNBUFFERED="1", **(extra_env or {}))
         self.args = args
+        self.cwd = cwd   # where local.settings.json and host.json are read from, as `func start` reads them
         self.process: subprocess.Popen | None = None
         self.log_path = sqlite_path + f".{self.port}.log"
 
     def start(self, timeout: float = 60) -> "LocalHostProcess":
         log = open(self.log_path, "ab")
-        self.process = subprocess.Popen([sys.executable, "manage.py", "serve", "--port", str(self.port),
-                                         *self.args], cwd=ROOT, env=self.env, stdout=log, stderr=log)
+        self.process = subprocess.Popen([sys.executable, os.path.join(ROOT, "manage.py"), "serve", "--port",
+                                         str(self.port), *self.args], cwd=self.cwd, env=self.env, stdout=log,
+                                        stderr=log)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.process.poll() is not None:
