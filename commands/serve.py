@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 
 from commands.train import train_if_no_model
+from devhost import identity
 from devhost.demo import load_demo
 from devhost.processes import LOG_FORMAT, serve
 from devhost.server import HostKeys, LocalHost
@@ -33,6 +35,7 @@ def route_prefix(host_json: str = "host.json") -> str:
 def run(args) -> int:
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format=LOG_FORMAT)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    provider = identity.configure(os.environ, args.host, args.port)   # before the settings are read
     settings = bootstrap.settings()
     store = bootstrap.store()
     if args.demo:
@@ -46,8 +49,11 @@ def run(args) -> int:
               f"{processes} worker process{'es' if processes > 1 else ''})")
         print("\n".join(host.describe()))
         print(f"Function key: {keys.function_key}\nAdmin key:    {keys.admin_key}")
-        print("Try: curl -H 'x-functions-key: <function key>' "
-              f"http://{args.host}:{args.port}/api/users/demo-user-0001/orders", flush=True)
+        if provider is not None:
+            print("\n".join(provider.describe(f"http://{args.host}:{args.port}")), flush=True)
+        elif settings.shopper_auth == "key":
+            print("Try: curl -H 'x-functions-key: <function key>' "
+                  f"http://{args.host}:{args.port}/api/users/demo-user-0001/orders", flush=True)
 
     # The app is imported in serve, as the worker would, after settings are in place.
     serve(args.app, args.host, args.port, keys=keys, route_prefix=route_prefix(), on_ready=banner)

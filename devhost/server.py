@@ -15,6 +15,7 @@ from dataclasses import dataclass, fields
 import azure.functions as func
 from aiohttp import web
 
+from devhost import identity
 from devhost.cors import cors_middlewares, load_policy
 from devhost.routing import authorized, build_routes, match
 from devhost.static import add_static_routes
@@ -115,6 +116,7 @@ class LocalHost:
 
     def web_app(self) -> web.Application:
         application = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=cors_middlewares(load_policy()))
+        identity.add_routes(application.router)   # the development identity provider, when SHOPPER_AUTH=jwt asks
         # The storefront and dashboard pages, before the functions' catch-all route.
         add_static_routes(application.router, lambda path: match(self.routes, "GET", path)[0] is not None)
         application.router.add_route("*", "/{tail:.*}", self.handle)

@@ -12,11 +12,12 @@ from typing import Callable
 import azure.functions as func
 import orjson
 
+from functions.identity import (PRINCIPAL_ID_HEADER, claim_order, ensure_shopper,  # noqa: F401 - used by blueprints
+                                ensure_shopper_async, public_read_auth_level, shopper_auth_level)
 from shared.domain import errors
 
 MAX_BODY_BYTES = 256 * 1024
 SESSION_TOKEN_HEADER = "X-Session-Token"
-PRINCIPAL_ID_HEADER = "X-MS-CLIENT-PRINCIPAL-ID"
 
 log = logging.getLogger("functions")
 
@@ -82,6 +83,8 @@ def _failure_response(req: func.HttpRequest, error: Exception) -> func.HttpRespo
     headers = None
     if isinstance(error, errors.UnavailableError) and error.retry_after:
         headers = {"Retry-After": str(math.ceil(error.retry_after))}
+    if getattr(error, "www_authenticate", None):   # 401 from the shopper identity check (RFC 6750)
+        headers = {"WWW-Authenticate": error.www_authenticate}
     if status >= 500:
         log.warning("%s %s failed: %s", req.method, req.url, error.message)
     return error_response(status, error.code, error.message, error.details, headers)
@@ -127,10 +130,3 @@ def session_token(req: func.HttpRequest) -> str | None:
     if token is not None and (len(token) > 4096 or not token.isprintable()):
         raise errors.ValidationError("X-Session-Token is malformed", {"field": SESSION_TOKEN_HEADER})
     return token or None
-
-
-def ensure_shopper(req: func.HttpRequest, user_id: str) -> None:
-    """With App Service authentication in front, a signed-in shopper may only touch their own userId."""
-    principal = req.headers.get(PRINCIPAL_ID_HEADER)
-    if principal is not None and principal != user_id:
-        raise errors.ForbiddenError("a shopper may only access their own orders and recommendations")

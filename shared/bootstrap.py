@@ -99,6 +99,12 @@ def recommendation_service():
     return _get("recommendation_service", build)
 
 
+def shopper_tokens():
+    """The bearer token verifier of SHOPPER_AUTH=jwt (its key cache lives as long as the process)."""
+    from shared.identity import TokenVerifier
+    return _get("shopper_tokens", lambda: TokenVerifier.from_settings(settings()))
+
+
 def trainer():
     return _get("trainer", lambda: build_trainer(settings(), store()))
 

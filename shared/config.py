@@ -42,6 +42,14 @@ class Settings:
     functions_worker_process_count: int = _setting("FUNCTIONS_WORKER_PROCESS_COUNT", 1, low=1, high=10)
     python_threadpool_thread_count: int = _setting("PYTHON_THREADPOOL_THREAD_COUNT", 8, low=1, high=32)
 
+    # Who a shopper is (docs/api.md, "Shopper identity"): key = a trusted backend holding the function key;
+    # easyauth = App Service authentication's principal header; jwt = a verified OpenID Connect bearer token.
+    shopper_auth: str = _setting("SHOPPER_AUTH", "key", choices=("key", "easyauth", "jwt"))
+    shopper_jwks_url: str = _setting("SHOPPER_JWKS_URL", "")
+    shopper_jwt_issuer: str = _setting("SHOPPER_JWT_ISSUER", "")
+    shopper_jwt_audience: str = _setting("SHOPPER_JWT_AUDIENCE", "")
+    shopper_jwt_claim: str = _setting("SHOPPER_JWT_CLAIM", "sub")
+
     trainer_backend: str = _setting("TRAINER_BACKEND", "local", choices=("local", "databricks"))
     training_threads: int = _setting("TRAINING_THREADS", 1, low=1, high=64)
     databricks_host: str = _setting("DATABRICKS_HOST", "")
