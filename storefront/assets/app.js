@@ -67,7 +67,7 @@ function renderAccount() {
 function renderSignIn() {
   const input = el("input", {
     id: "shopper-id", "data-testid": "shopper", name: "shopper", autocomplete: "username", required: true,
-    maxlength: 128, placeholder: "e.g. demo-user-0001 or a new name", list: "demo-shoppers",
+    maxlength: 128, placeholder: "a demo shopper, or a new id", list: "demo-shoppers",
   });
   const error = el("p", { class: "form-error", role: "alert" });
   const form = el("form", { class: "sign-in", onsubmit: async (event) => {
@@ -92,12 +92,12 @@ function renderSignIn() {
     ...(app.config.demoShoppers ?? []).map((id) => el("button", {
       type: "button", class: "chip", onclick: () => { input.value = id; input.focus(); },
     }, id)));
-  form.append(el("h1", { text: "Welcome to the Corner Shop" }),
+  form.append(...[el("h1", { text: "Welcome to the Corner Shop" }),
     el("p", { text: "Sign in as a demo shopper with a history, or as someone new: your recommendations follow "
       + "what you buy, right after you buy it." }),
     app.notice ? el("p", { class: "notice", text: app.notice }) : null,
     el("label", { for: "shopper-id", text: "Shopper id" }),
-    el("div", { class: "row" }, input, button), demos, chips, error);
+    el("div", { class: "row" }, input, button), demos, chips, error].filter(Boolean));
   app.notice = null;
   view.replaceChildren(form);
   app.setFooter("Not signed in");
