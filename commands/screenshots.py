@@ -79,7 +79,7 @@ def shoot_storefront(page, base: str, shopper: str, path: str) -> None:
     page.get_by_test_id("popular").locator("[data-product-id]").first.wait_for()
     for index in (0, 2):
         page.get_by_test_id("recommendations").get_by_test_id("add-to-cart").nth(index).click()
-    page.wait_for_timeout(400)   # the toast's slide-in
+    page.locator(".toast.show").wait_for(state="detached")   # the "added" message fades after a few seconds
     page.screenshot(path=path, full_page=False)
 
 
@@ -90,6 +90,7 @@ def shoot_dashboard(page, base: str, admin_key: str, path: str, full_page: bool)
     page.get_by_test_id("active-version").wait_for()
     page.get_by_test_id("retrain").click()
     page.locator('[data-testid=training-runs] tr[data-state=activated]').first.wait_for(timeout=120_000)
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=path, full_page=full_page)
 
 

@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import threading
+import urllib.error
 import urllib.request
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 

@@ -42,13 +42,19 @@ def test_new_shopper_checks_out_and_recommendations_follow_within_two_seconds(sh
     page.locator(f"[data-testid=recommendations] [data-testid=add-to-cart][data-product-id='{bought}']").click()
     expect(page.locator(f"[data-testid=cart] [data-product-id='{bought}']")).to_have_count(1)
 
-    page.get_by_test_id("checkout").click()
+    reads = []
+    page.on("request", lambda request: f"/api/users/{user_id}/recommendations" in request.url and reads.append(request))
+    with page.expect_response(lambda response: response.url.endswith("/api/orders")) as placed:
+        page.get_by_test_id("checkout").click()
+    assert placed.value.status == 201
+    session_token = placed.value.headers["x-session-token"]
     # Within 2 s of the click, with no page reload: a different list, without the product just bought.
     page.wait_for_function(f"""() => {{
         const ids = ({RECOMMENDED_IDS})();
         return ids.length > 0 && !ids.includes({json.dumps(bought)}) && ids.join() !== {json.dumps(",".join(before))};
     }}""", timeout=2000)
     after = page.evaluate(RECOMMENDED_IDS)
+    assert [request.headers.get("x-session-token") for request in reads] == [session_token]   # read your write
     assert bought not in after and after != before
     assert page.evaluate("performance.getEntriesByType('navigation').length") == 1   # still the first page load
     expect(page.get_by_test_id("cart").locator(".cart-line")).to_have_count(0)
