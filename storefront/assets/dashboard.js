@@ -126,12 +126,19 @@ function stat(label, value) {
     el("span", { class: "note", text: label }));
 }
 
-async function refresh() {
+// The stored versions cost a cross-partition query: read them on connect, after a change, and every 30 s.
+const VERSIONS_EVERY = 10;
+let ticks = 0;
+let shownVersion = null;
+
+async function refresh({ versions = false } = {}) {
   try {
-    const [active, versions, runs, metrics] = await Promise.all([admin("/api/manage/models/active"),
-      admin("/api/manage/models"), admin("/api/manage/training-runs?limit=10"), admin("/api/manage/metrics")]);
+    const [active, runs, metrics] = await Promise.all([admin("/api/manage/models/active"),
+      admin("/api/manage/training-runs?limit=10"), admin("/api/manage/metrics")]);
+    const changed = active.data.activeVersion !== shownVersion;
+    shownVersion = active.data.activeVersion;
+    if (versions || changed || ticks++ % VERSIONS_EVERY === 0) renderVersions((await admin("/api/manage/models")).data);
     renderActive(active.data);
-    renderVersions(versions.data);
     renderRuns(runs.data);
     renderMetrics(metrics.data);
     showError(null);
@@ -148,7 +155,7 @@ async function activate(version, button) {
   button.disabled = true;
   try {
     await admin("/api/manage/models/active", { method: "PUT", body: { modelVersion: version } });
-    await refresh();
+    await refresh({ versions: true });
   } catch (error) {
     showError(error);
     button.disabled = false;
@@ -173,6 +180,7 @@ function connect(event) {
   const key = $("admin-key-input").value.trim();
   if (!key) return;
   adminKey = key;
+  ticks = 0;
   $("admin-key-input").value = "";
   document.body.classList.add("connected");
   $("connect-status").textContent = "Connected. The key is kept in this page's memory only.";

@@ -1,7 +1,7 @@
 // The signed-in shopper: an access token for one user id, kept in this tab's session storage (never the
 // function key). Locally the host issues it (`POST /.devhost/token`); in Azure an OpenID Connect provider does.
 
-import { call, loadConfig } from "./api.js";
+import { ApiError, call, loadConfig } from "./api.js";
 
 const KEY = "storefront.shopper";
 
@@ -21,7 +21,15 @@ export async function signIn(userId) {
   if (config.signIn?.kind !== "devhost") {
     throw new Error("this site signs shoppers in with its identity provider (see docs/deploy.md)");
   }
-  const { data } = await call(config.signIn.tokenUrl, { method: "POST", body: { userId } });
+  let data;
+  try {
+    ({ data } = await call(config.signIn.tokenUrl, { method: "POST", body: { userId } }));
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) {
+      throw new Error("This host issues no shopper tokens: start it with SHOPPER_AUTH=jwt (make run does).");
+    }
+    throw error;
+  }
   const shopper = {
     userId: data.userId,
     token: data.accessToken,
