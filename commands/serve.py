@@ -51,6 +51,9 @@ def run(args) -> int:
         print(f"Function key: {keys.function_key}\nAdmin key:    {keys.admin_key}")
         if provider is not None:
             print("\n".join(provider.describe(f"http://{args.host}:{args.port}")), flush=True)
+        elif settings.shopper_auth == "easyauth":
+            print("SHOPPER_AUTH=easyauth: no App Service authentication in front of this host, so any caller can "
+                  "send X-MS-CLIENT-PRINCIPAL-ID", flush=True)
         elif settings.shopper_auth == "key":
             print("Try: curl -H 'x-functions-key: <function key>' "
                   f"http://{args.host}:{args.port}/api/users/demo-user-0001/orders", flush=True)

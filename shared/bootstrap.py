@@ -99,6 +99,11 @@ def recommendation_service():
     return _get("recommendation_service", build)
 
 
+def user_data():
+    from shared.services.users import UserData
+    return _get("user_data", lambda: UserData(store()))
+
+
 def shopper_tokens():
     """The bearer token verifier of SHOPPER_AUTH=jwt (its key cache lives as long as the process)."""
     from shared.identity import TokenVerifier

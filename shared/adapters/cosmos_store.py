@@ -130,6 +130,22 @@ class CosmosStore:
         self._call(f"{container} document {doc_id!r}",
                    lambda: self._container(container).delete_item(doc_id, partition_key=partition_key))
 
+    def delete_partition(self, container: str, partition_key: str) -> int:
+        """The partition's ids by one single-partition query, then one delete each. Not the SDK's
+        delete_all_items_by_partition_key: that is a preview feature the account must have enabled, and it
+        deletes in the background, so the caller could not say when the data is gone."""
+        what = f"{container} partition {partition_key!r}"
+        ids = self._call(what, lambda: [item["id"] for item in self._items(
+            container, Query(partition_key=partition_key), _SCAN_PAGE, select="c.id")], idempotent=True)
+        deleted = 0
+        for doc_id in ids:
+            try:
+                self.delete(container, doc_id, partition_key)
+                deleted += 1
+            except NotFoundError:   # deleted meanwhile (a concurrent or repeated request): gone either way
+                pass
+        return deleted
+
     def query(self, container: str, query: Query, *, continuation: str | None = None,
               session_token: str | None = None) -> Page:
         # The next page's token, too, comes from this query's own responses: the SDK's by_page()

@@ -158,6 +158,13 @@ class SqliteStore:
         if cursor.rowcount == 0:
             raise NotFoundError(f"{container} document {doc_id!r} not found")
 
+    def delete_partition(self, container: str, partition_key: str) -> int:
+        with self._transaction() as conn:
+            live = conn.execute(f"SELECT count(*) FROM documents WHERE container=? AND pk=? AND {_LIVE}",
+                                (container, partition_key)).fetchone()[0]
+            conn.execute("DELETE FROM documents WHERE container=? AND pk=?", (container, partition_key))
+        return live
+
     def query(self, container: str, query: Query, *, continuation: str | None = None,
               session_token: str | None = None) -> Page:
         check_session_token(session_token)

@@ -142,6 +142,11 @@ class _Handler(BaseHTTPRequestHandler):
                 if current is None:
                     return self._send(404, {"code": "NotFound", "message": "Entity does not exist"})
                 return self._send(200, current, {"x-ms-session-token": headers.get("x-ms-session-token", "")})
+            if method == "DELETE":
+                if current is None:
+                    return self._send(404, {"code": "NotFound", "message": "Entity does not exist"})
+                del server.documents[key]
+                return self._send(204, None)
             upsert = headers.get("x-ms-documentdb-is-upsert", "").lower() == "true"
             if method == "POST" and current is not None and not upsert:
                 return self._send(409, {"code": "Conflict", "message": "Entity already exists"})
@@ -404,3 +409,22 @@ def _self_signed_tls(tmp_path) -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
     return context
+
+
+def test_delete_partition_queries_one_partition_for_ids_and_deletes_each_in_it(store, server):
+    """One single-partition query (every page of it), then a DELETE per id with that partition key; an id already
+    gone (a concurrent delete) is not an error."""
+    for doc_id in ("u1-0", "u1-2"):   # the fake query answers u1-0, u1-1, u1-2 in three pages
+        store.create(ORDERS, order(doc_id))
+    assert store.delete_partition(ORDERS, "u1") == 2
+    queries = server.headers_of("POST", "/colls/orders/docs")
+    queries = [headers for headers in queries if headers.get("x-ms-documentdb-isquery", "").lower() == "true"]
+    assert len(queries) == QUERY_PAGES
+    assert {headers["x-ms-documentdb-partitionkey"] for headers in queries} == {'["u1"]'}
+    assert not any(headers.get("x-ms-documentdb-query-enablecrosspartition") == "True" for headers in queries)
+    assert server.bodies[("POST", "/dbs/db/colls/orders/docs")]["query"] == 'SELECT c.id FROM c WHERE c["userId"] = @pk'
+    deletes = [path for method, path, _ in server.requests if method == "DELETE"]
+    assert sorted(deletes) == [f"/dbs/db/colls/orders/docs/u1-{n}" for n in range(3)]
+    assert {headers["x-ms-documentdb-partitionkey"] for headers in server.headers_of("DELETE", "/docs/")} == {'["u1"]'}
+    assert not [key for key in server.documents if key[1] == "u1"]
+

@@ -8,7 +8,8 @@ import sys
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SHOPPER_ROUTES = {"create_order", "list_user_orders", "get_user_order", "user_recommendations"}
+SHOPPER_ROUTES = {"create_order", "list_user_orders", "get_user_order", "user_recommendations", "delete_user",
+                  "export_user"}
 PUBLIC_READS = {"get_product", "similar_products", "popular_products"}
 INDEX = ("import json, function_app;"
          "print(json.dumps({f.get_function_name(): str(getattr(f.get_trigger().auth_level, 'value', "
@@ -38,7 +39,8 @@ def test_verified_modes_open_shopper_routes_and_public_reads_to_the_function_che
     levels = indexed(mode)
     assert {levels[name] for name in SHOPPER_ROUTES | PUBLIC_READS} == {"ANONYMOUS"}
     admin = {name for name, level in levels.items() if level == "ADMIN"}
-    assert {"put_product", "start_training_run", "set_active_model"} <= admin
+    assert {"put_product", "start_training_run", "set_active_model", "manage_delete_user",
+            "manage_export_user"} <= admin
     others = set(levels) - SHOPPER_ROUTES - PUBLIC_READS - admin - {"health"}
     assert others == set(), f"routes neither shopper, public nor admin: {others}"
 

@@ -27,8 +27,9 @@ class LocalHostProcess:
                  cwd: str = ROOT):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.env = dict(os.environ, SQLITE_PATH=sqlite_path, LOCAL_FUNCTION_KEY=FUNCTION_KEY,
-                        LOCAL_ADMIN_KEY=ADMIN_KEY, PYTHONUNBUFFERED="1", **(extra_env or {}))
+        # SHOPPER_AUTH=key unless a test asks otherwise: a local.settings.json copied by `make run` says jwt.
+        self.env = {**os.environ, "SQLITE_PATH": sqlite_path, "LOCAL_FUNCTION_KEY": FUNCTION_KEY,
+                    "LOCAL_ADMIN_KEY": ADMIN_KEY, "PYTHONUNBUFFERED": "1", "SHOPPER_AUTH": "key", **(extra_env or {})}
         self.args = args
         self.cwd = cwd   # where local.settings.json and host.json are read from, as `func start` reads them
         self.process: subprocess.Popen | None = None

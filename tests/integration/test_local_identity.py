@@ -9,15 +9,18 @@ import urllib.request
 
 import pytest
 
-from tests.integration.localhost import ROOT, LocalHostProcess, wait_for
+from tests.integration.localhost import ADMIN_KEY, ROOT, LocalHostProcess, wait_for
 
 
 @pytest.fixture(scope="module")
 def host(tmp_path_factory):
     folder = tmp_path_factory.mktemp("identity-host")
-    process = LocalHostProcess(str(folder / "store.sqlite3"), {
-        "SHOPPER_AUTH": "jwt", "SHOPPER_JWKS_URL": "", "SHOPPER_JWT_ISSUER": "", "SHOPPER_JWT_AUDIENCE": "",
-        "FUNCTIONS_WORKER_PROCESS_COUNT": "2"}, args=("--demo",))
+    # The shopper settings `make run` gets from local.settings.sample.json.
+    with open(os.path.join(ROOT, "local.settings.sample.json"), encoding="utf-8") as handle:
+        shopper = {key: value for key, value in json.load(handle)["Values"].items() if key.startswith("SHOPPER_")}
+    assert shopper["SHOPPER_AUTH"] == "jwt" and shopper["SHOPPER_JWKS_URL"] == ""
+    process = LocalHostProcess(str(folder / "store.sqlite3"), {**shopper, "FUNCTIONS_WORKER_PROCESS_COUNT": "2"},
+                               args=("--demo",))
     process.start(timeout=120)
     wait_for(lambda: "Admin key:" in process.log(), 60, "the banner: every process listens", process)
     yield process
@@ -104,3 +107,20 @@ def test_the_readme_curl_lines_work_as_written(host):
     assert '"error"' not in result.stdout, result.stdout
     assert '"status":"ok"' in result.stdout.replace(" ", "")
     assert '"userId":"new-shopper"' in result.stdout and '"strategy":"personalized"' in result.stdout
+
+
+def test_a_shopper_deletes_and_exports_their_own_data_and_an_operator_anyones(host):
+    token, _ = token_for(host, "leaving-shopper")
+    assert as_shopper(host, "POST", "/api/orders", token, {"items": [{"productId": "P0002", "quantity": 1}]})[0] == 201
+    status, exported, _ = as_shopper(host, "GET", "/api/users/leaving-shopper/export", token)
+    assert status == 200 and len(exported["orders"]) == 1
+    assert as_shopper(host, "GET", "/api/users/demo-user-0002/export", token)[0] == 403
+    assert as_shopper(host, "DELETE", "/api/users/demo-user-0002", token)[0] == 403
+    status, summary, _ = as_shopper(host, "DELETE", "/api/users/leaving-shopper", token)
+    assert status == 200 and summary["deleted"]["orders"] == 1
+    assert as_shopper(host, "GET", "/api/users/leaving-shopper/export", token)[1]["orders"] == []
+    assert host.request("DELETE", "/api/manage/users/demo-user-0003")[0] == 401   # the function key is not enough
+    status, summary, _ = host.request("DELETE", "/api/manage/users/demo-user-0003", key=ADMIN_KEY)
+    assert status == 200 and summary["deleted"]["orders"] > 0
+    status, exported, _ = host.request("GET", "/api/manage/users/demo-user-0003/export", key=ADMIN_KEY)
+    assert status == 200 and exported["orders"] == [] and exported["userVector"] is None

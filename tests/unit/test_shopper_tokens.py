@@ -187,3 +187,23 @@ def test_symmetric_and_encryption_keys_in_the_jwks_are_ignored():
                          {"kty": "RSA", "use": "enc", "kid": "enc", "n": "AQAB", "e": "AQAB"}]}
     with pytest.raises(ValueError, match="no usable signing key"):
         parse_jwks(json.dumps(document).encode())
+
+
+def test_a_verified_token_is_remembered_until_it_expires(provider, verifier):
+    token = provider.token("remembered", exp=int(time.time()) - 30)   # expired, but within the 60 s leeway
+    assert verifier.user_id(token) == "remembered"
+    provider.down = True   # a remembered token needs neither the keys nor the provider
+    assert verifier.user_id(token) == "remembered" and verifier.ready(token)
+    verifier.leeway = 0    # now past exp + leeway: the remembered entry must not be served
+    with pytest.raises(UnauthorizedError, match="expired"):
+        verifier.user_id(token)
+
+
+def test_remembered_tokens_are_forgotten_when_the_keys_change(provider, verifier, clock):
+    token = provider.token("before-rotation")
+    assert verifier.user_id(token) == "before-rotation"
+    provider.rotate("key-2")   # key-1 is withdrawn
+    clock.now += 11
+    verifier.user_id(provider.token("after", kid="key-2"))   # the unknown kid refetches the set
+    with pytest.raises(UnauthorizedError, match="does not publish"):
+        verifier.user_id(token)
