@@ -78,6 +78,10 @@ def test_a_double_click_on_checkout_places_one_order(shop, page):
     expect(orders.first.locator("li")).to_have_count(2)
 
 
+def test_the_host_names_the_pages_at_start(shop):
+    assert f"Storefront:   {shop.base}/   Operations dashboard: {shop.base}/manage/" in shop.log()
+
+
 def test_optional_sections_follow_what_the_app_serves(shop, page):
     features = config(shop.base)["features"]
     sign_in(page, shop.base, "demo-user-0001")
