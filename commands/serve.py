@@ -11,6 +11,7 @@ from devhost import identity
 from devhost.demo import load_demo
 from devhost.processes import LOG_FORMAT, serve
 from devhost.server import HostKeys, LocalHost
+from devhost.validation import FunctionAppError
 from shared import bootstrap
 from shared.domain.ports import ORDERS
 
@@ -61,7 +62,11 @@ def run(args) -> int:
                   f"http://{args.host}:{args.port}/api/users/demo-user-0001/orders", flush=True)
 
     # The app is imported in serve, as the worker would, after settings are in place.
-    serve(args.app, args.host, args.port, keys=keys, route_prefix=route_prefix(), on_ready=banner)
+    try:
+        serve(args.app, args.host, args.port, keys=keys, route_prefix=route_prefix(), on_ready=banner)
+    except FunctionAppError as error:   # an app the Functions host would refuse: its messages, no traceback
+        print("\n".join(error.lines), file=sys.stderr)
+        return 1
     print("Stopped.")
     return 0
 

@@ -20,6 +20,7 @@ from devhost.cors import cors_middlewares, load_policy
 from devhost.routing import authorized, build_routes, match
 from devhost.static import add_static_routes
 from devhost.triggers import ChangeFeedPump, TimerRunner
+from devhost.validation import index_functions
 
 log = logging.getLogger("devhost")
 MAX_REQUEST_BYTES = 100 * 1024 * 1024   # the Functions host's own request size limit
@@ -43,7 +44,7 @@ class LocalHost:
     def __init__(self, app: func.FunctionApp, store, settings, keys: HostKeys, route_prefix: str = "api",
                  triggers: bool = True):
         export_settings(settings)
-        self.functions = app.get_functions()  # once per process: a second call raises (library bug)
+        self.functions = index_functions(app, route_prefix)  # refuses what the Functions host refuses
         self.routes = build_routes(self.functions, route_prefix)
         self.store = store
         self.settings = settings

@@ -28,7 +28,7 @@ MAX_ITEMS_PER_INVOCATION = 500
 def on_orders_changed(documents: func.DocumentList) -> None:
     orders = [doc for doc in documents if doc.get("type") == "order"]
     if orders:
-        request = bootstrap.training_service().on_orders(len(orders))
+        request = bootstrap.training_service().on_orders(orders)
         if request is not None:
             log.info("training request %s is %s", request["id"], request["state"])
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any, Callable, Iterable, Iterator
 
+import orjson
 from azure.core import MatchConditions
 from azure.core.exceptions import AzureError
 from azure.cosmos import CosmosClient, PartitionKey
@@ -15,7 +17,10 @@ from azure.cosmos.exceptions import CosmosHttpResponseError
 
 from shared.domain.errors import (ConflictError, DomainError, NotFoundError, PayloadTooLargeError,
                                   PreconditionFailedError, UnavailableError, ValidationError)
-from shared.domain.ports import PARTITION_KEYS, Document, Page, Query, StoreInfo, Written, partition_key_of
+from shared.domain.ports import (PARTITION_KEYS, Document, Page, Query, StoreInfo, Written, partition_key_of,
+                                 patch_fields)
+from shared import store_calls
+from shared.store_calls import PATCH, POINT_READ, WRITE, query_kind
 
 _SYSTEM_FIELDS = ("_rid", "_self", "_attachments")  # _etag and _ts are part of the port's contract
 _FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -29,6 +34,7 @@ class CosmosStore:
     """Thread-safe. The CosmosClient is built on first use: its constructor already reads the account."""
 
     embedded = False
+    backend = "cosmos"
 
     def __init__(self, connect: Callable[[], Any], database: str, container_names: dict[str, str], *,
                  create_if_missing: bool = False, endpoint: str = "", credential: Any = None):
@@ -91,15 +97,32 @@ class CosmosStore:
                     raise UnavailableError(f"Cosmos DB client failed for {what}: {error}") from error
         raise AssertionError("unreachable")
 
+    def _measured(self, container: str, operation: str, kind: str, what: str, action: Callable[["_Responses"], Any],
+                  *, idempotent: bool = False, sized: Callable[[Any], tuple[int, int]] | None = None) -> Any:
+        """Run one store call with its own response hook and report it (store_calls) even when it fails."""
+        responses, started, result = _Responses(), time.perf_counter(), None
+        try:
+            result = self._call(what, lambda: action(responses), idempotent=idempotent)
+            return result
+        except DomainError as error:
+            responses.add_error(error.__cause__)
+            raise
+        finally:
+            items, size = (sized(result) if sized is not None and result is not None and store_calls.measuring()
+                           else (0, 0))
+            store_calls.record_store_call(container, operation, kind, responses.charge,
+                                          (time.perf_counter() - started) * 1000, items=items, item_bytes=size)
+
     def _write(self, container: str, doc: Document, method: str, *args: Any, **options: Any) -> Written:
         _checked(container, doc)
         # The session token must come from this request's own response: client_connection.last_response_headers
         # is shared by all threads. Not item.get_response_headers() either: azure-cosmos 4.17 writes retry
         # counters into whatever last_response_headers points at, so copying those can fail mid-iteration.
-        token = _Header("x-ms-session-token")
-        item = self._call(f"{container} document {doc['id']!r}", lambda: getattr(self._container(container), method)(
-            *args, doc, response_hook=token, **options))
-        return Written(_clean(item), token.value)
+        item, token = self._measured(
+            container, method.removesuffix("_item"), WRITE, f"{container} document {doc['id']!r}",
+            lambda hook: (getattr(self._container(container), method)(*args, doc, response_hook=hook, **options),
+                          hook.session_token), sized=lambda found: _sized([found[0]]))
+        return Written(_clean(item), token)
 
     # -- DocumentStore -----------------------------------------------------------------------------
     def create(self, container: str, doc: Document) -> Written:
@@ -121,22 +144,41 @@ class CosmosStore:
         with ThreadPoolExecutor(max_workers=min(_WRITE_THREADS, len(batch))) as pool:
             return sum(1 for _ in pool.map(lambda doc: self.upsert(container, doc), batch))
 
+    def patch(self, container: str, doc_id: str, partition_key: str, *, set_fields: dict[str, Any] | None = None,
+              increments: dict[str, int | float] | None = None) -> Written:
+        """Cosmos DB partial document update: the document is not sent, only the operations (at most 10)."""
+        patch_fields(container, set_fields, increments)
+        operations = ([{"op": "set", "path": f"/{_field(name)}", "value": value}
+                       for name, value in (set_fields or {}).items()] +
+                      [{"op": "incr", "path": f"/{_field(name)}", "value": value}
+                       for name, value in (increments or {}).items()])
+        item, token = self._measured(
+            container, "patch", PATCH, f"{container} document {doc_id!r}",
+            lambda hook: (self._container(container).patch_item(doc_id, partition_key, operations, response_hook=hook),
+                          hook.session_token), sized=lambda found: _sized([found[0]]))
+        return Written(_clean(item), token)
+
     def read(self, container: str, doc_id: str, partition_key: str, *, session_token: str | None = None) -> Document:
         options = {"session_token": session_token} if session_token else {}
-        return _clean(self._call(f"{container} document {doc_id!r}", lambda: self._container(container).read_item(
-            doc_id, partition_key=partition_key, **options), idempotent=True))
+        return _clean(self._measured(
+            container, "read", POINT_READ, f"{container} document {doc_id!r}",
+            lambda hook: self._container(container).read_item(doc_id, partition_key=partition_key,
+                                                              response_hook=hook, **options),
+            idempotent=True, sized=lambda item: _sized([item])))
 
     def delete(self, container: str, doc_id: str, partition_key: str) -> None:
-        self._call(f"{container} document {doc_id!r}",
-                   lambda: self._container(container).delete_item(doc_id, partition_key=partition_key))
+        self._measured(container, "delete", WRITE, f"{container} document {doc_id!r}",
+                       lambda hook: self._container(container).delete_item(doc_id, partition_key=partition_key,
+                                                                           response_hook=hook))
 
     def delete_partition(self, container: str, partition_key: str) -> int:
         """The partition's ids by one single-partition query, then one delete each. Not the SDK's
-        delete_all_items_by_partition_key: that is a preview feature the account must have enabled, and it
-        deletes in the background, so the caller could not say when the data is gone."""
-        what = f"{container} partition {partition_key!r}"
-        ids = self._call(what, lambda: [item["id"] for item in self._items(
-            container, Query(partition_key=partition_key), _SCAN_PAGE, select="c.id")], idempotent=True)
+        delete_all_items_by_partition_key: that is a public preview (no SLA) that fails unless the account has the
+        DeleteAllItemsByPartitionKey capability enabled."""
+        ids = self._measured(container, "query", query_kind(partition_key), f"{container} partition {partition_key!r}",
+                             lambda hook: [item["id"] for item in self._items(
+                                 container, Query(partition_key=partition_key), _SCAN_PAGE, hook=hook,
+                                 select="c.id")], idempotent=True)
         deleted = 0
         for doc_id in ids:
             try:
@@ -150,33 +192,46 @@ class CosmosStore:
               session_token: str | None = None) -> Page:
         # The next page's token, too, comes from this query's own responses: the SDK's by_page()
         # continuation_token is read from the shared client_connection.last_response_headers.
-        token = _Header("x-ms-continuation")
-
-        def run() -> Page:
-            pages = self._items(container, query, query.limit, session_token, token).by_page(continuation)
+        def run(hook: _Responses) -> Page:
+            pages = self._items(container, query, query.limit, session_token, hook).by_page(continuation)
             if query.limit is None:
                 return Page([_clean(item) for page in pages for item in page])
             for page in pages:
                 items = [_clean(item) for item in page]
-                if items or not token.value:  # skip empty pages that still have a continuation
-                    return Page(items, token.value)
+                if items or not hook.continuation:  # skip empty pages that still have a continuation
+                    return Page(items, hook.continuation)
             return Page([])
-        return self._call(f"query on {container}", run, idempotent=True)
+        return self._measured(container, "query", query_kind(query.partition_key), f"query on {container}", run,
+                              idempotent=True, sized=lambda page: _sized(page.items))
 
     def scan(self, container: str, query: Query | None = None) -> Iterator[Document]:
-        items = self._call(f"scan of {container}", lambda: iter(self._items(container, query or Query(), _SCAN_PAGE)))
-        while (item := self._call(f"scan of {container}", lambda: next(items, None))) is not None:
-            yield _clean(item)
+        query = query or Query()
+        hook, started, count, size = _Responses(), time.perf_counter(), 0, 0
+        measuring = store_calls.measuring()
+        try:
+            items = self._call(f"scan of {container}", lambda: iter(self._items(container, query, _SCAN_PAGE,
+                                                                                 hook=hook)))
+            while (item := self._call(f"scan of {container}", lambda: next(items, None))) is not None:
+                count += 1
+                size += _sized([item])[1] if measuring else 0
+                yield _clean(item)
+        finally:  # also when the caller stops early: what was read so far was paid for
+            store_calls.record_store_call(container, "scan", query_kind(query.partition_key), hook.charge,
+                                          (time.perf_counter() - started) * 1000, items=count, item_bytes=size)
 
     def count(self, container: str, query: Query | None = None) -> int:
         """Counted by Cosmos DB (the SDK adds up the partitions); order_by and limit do not apply."""
         query = replace(query or Query(), order_by=None, limit=None)
-        return self._call(f"count of {container}", lambda: sum(self._items(container, query, select="VALUE COUNT(1)")),
-                          idempotent=True)
+        return self._measured(container, "count", query_kind(query.partition_key), f"count of {container}",
+                              lambda hook: sum(self._items(container, query, hook=hook, select="VALUE COUNT(1)")),
+                              idempotent=True)
 
     def ping(self) -> StoreInfo:
+        """Reads the database's metadata: metadata requests have their own low rate limit, so this is for
+        start-up checks and tools, never for a path that runs per request (health reads a document instead)."""
         try:
-            self._call("the Cosmos DB database", lambda: self._db().read())
+            self._measured("(database)", "ping", store_calls.METADATA, "the Cosmos DB database",
+                           lambda hook: self._db().read(response_hook=hook))
         except NotFoundError as error:
             raise UnavailableError(f"Cosmos DB database {self.database_name!r} does not exist") from error
         return StoreInfo("cosmos", {"endpoint": self.endpoint, "database": self.database_name})
@@ -202,14 +257,40 @@ class CosmosStore:
         return self._container(container).query_items(sql, parameters=parameters, **options)
 
 
-class _Header:
-    """A response hook that keeps one header of the responses to the one call it is given to."""
+class _Responses:
+    """The response hook of one store call: the session token and continuation of its latest response, and
+    the request charge (`x-ms-request-charge`) summed over all its responses (a query has one per page)."""
 
-    def __init__(self, name: str):
-        self.name, self.value = name, None
+    def __init__(self):
+        self.session_token: str | None = None
+        self.continuation: str | None = None
+        self.charge: float | None = None
 
     def __call__(self, headers, _body) -> None:
-        self.value = headers.get(self.name) or None
+        self.session_token = headers.get("x-ms-session-token") or None
+        self.continuation = headers.get("x-ms-continuation") or None
+        self._add_charge(headers.get("x-ms-request-charge"))
+
+    def add_error(self, error: BaseException | None) -> None:
+        """A refused request is charged too (a 404 point read costs like a hit); 429s report 0."""
+        if isinstance(error, CosmosHttpResponseError) and error.headers:
+            self._add_charge(error.headers.get("x-ms-request-charge"))
+
+    def _add_charge(self, value: str | None) -> None:
+        if value:
+            try:
+                self.charge = (self.charge or 0.0) + float(value)
+            except ValueError:
+                pass
+
+
+def _sized(items: Iterable[dict]) -> tuple[int, int]:
+    """(count, JSON bytes) of documents, for the store-call report; computed only when someone listens."""
+    count = size = 0
+    for item in items:
+        count += 1
+        size += len(orjson.dumps(item, default=str))
+    return count, size
 
 
 def _sql(container: str, query: Query, select: str = "*") -> tuple[str, list[dict[str, Any]]]:
@@ -251,6 +332,15 @@ def _clean(item: dict) -> Document:
 def _translate(error: AzureError, what: str) -> DomainError:
     """The one table from Cosmos DB answers to domain errors."""
     status = error.status_code if isinstance(error, CosmosHttpResponseError) else None
+    sub_status = getattr(error, "sub_status", None)
+    if status == 404 and sub_status == 1002:
+        # Read session not available: the replica has not caught up with the session token sent (or the
+        # token came from another container). Not "the document does not exist": never serve that as missing.
+        return UnavailableError(f"Cosmos DB could not serve {what} at the session token sent (404/1002, read "
+                                "session not available); retry")
+    if status == 404 and sub_status == 1003:
+        return UnavailableError(f"Cosmos DB has no such database or container for {what} (404/1003): check "
+                                "COSMOS_DATABASE and the container settings")
     simple = {404: (NotFoundError, "not found"), 409: (ConflictError, "already exists"),
               412: (PreconditionFailedError, "was changed by someone else"),
               413: (PayloadTooLargeError, "is larger than Cosmos DB allows (2 MB)"),

@@ -18,7 +18,9 @@ import orjson
 
 from shared.domain.errors import (ConflictError, NotFoundError, PreconditionFailedError, UnavailableError,
                                   ValidationError)
-from shared.domain.ports import ETAG, TIMESTAMP, Document, Page, Query, StoreInfo, Written, partition_key_of
+from shared.domain.ports import (ETAG, TIMESTAMP, Document, Page, Query, StoreInfo, Written, partition_key_of,
+                                 patch_fields)
+from shared.store_calls import PATCH, POINT_READ, WRITE, query_kind, record_store_call
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -47,6 +49,7 @@ class SqliteStore:
     """Thread-safe: one connection per thread; SQLite serializes the writers."""
 
     embedded = True
+    backend = "sqlite"
 
     def __init__(self, path: str):
         self.path = path
@@ -103,7 +106,7 @@ class SqliteStore:
 
     def _write(self, container: str, doc: Document, mode: str, if_match: str | None = None) -> Written:
         doc_id, pk = _identity(container, doc)
-        with self._transaction() as conn:
+        with _Reported(container, mode, WRITE) as report, self._transaction() as conn:
             row = conn.execute(f"SELECT body FROM documents WHERE container=? AND pk=? AND id=? AND {_LIVE}",
                                (container, pk, doc_id)).fetchone()
             if mode == "create" and row is not None:
@@ -114,6 +117,7 @@ class SqliteStore:
                 if if_match is not None and orjson.loads(row[0]).get(ETAG) != if_match:
                     raise PreconditionFailedError(f"{container} document {doc_id!r} was changed by someone else")
             stored, seq = _insert(conn, container, pk, doc_id, doc)
+            report.items = 1
         return Written(stored, f"{_SESSION_PREFIX}{seq}")
 
     # -- DocumentStore -----------------------------------------------------------------------------
@@ -131,7 +135,7 @@ class SqliteStore:
         batch = [(doc, *_identity(container, doc)) for doc in docs]
         if not batch:
             return 0
-        with self._transaction() as conn:
+        with _Reported(container, "upsert_many", WRITE) as report, self._transaction() as conn:
             last = conn.execute("UPDATE sequence SET value = value + ? WHERE one = 1 RETURNING value",
                                 (len(batch),)).fetchone()[0]
             rows = []
@@ -139,27 +143,49 @@ class SqliteStore:
                 stored = _stamp(doc, seq)
                 rows.append((container, pk, doc_id, orjson.dumps(stored).decode(), seq, _expires(stored)))
             conn.executemany(_INSERT, rows)
+            report.items, report.item_bytes = len(rows), sum(len(row[3]) for row in rows)
             # Batches come from training and imports, rarely: the moment to delete what has expired for good.
             conn.execute(f"DELETE FROM documents WHERE expires IS NOT NULL AND NOT {_LIVE}")
         return len(batch)
 
+    def patch(self, container: str, doc_id: str, partition_key: str, *, set_fields: dict | None = None,
+              increments: dict | None = None) -> Written:
+        patch_fields(container, set_fields, increments)
+        with _Reported(container, "patch", PATCH) as report, self._transaction() as conn:
+            row = conn.execute(f"SELECT body FROM documents WHERE container=? AND pk=? AND id=? AND {_LIVE}",
+                               (container, partition_key, doc_id)).fetchone()
+            if row is None:
+                raise NotFoundError(f"{container} document {doc_id!r} does not exist")
+            doc = {key: value for key, value in orjson.loads(row[0]).items() if key not in (ETAG, TIMESTAMP)}
+            doc.update(set_fields or {})
+            for name, amount in (increments or {}).items():
+                current = doc.get(name, 0)
+                if isinstance(current, bool) or not isinstance(current, (int, float)):
+                    raise ValidationError(f"cannot increment {name!r}: it is not a number")
+                doc[name] = current + amount
+            stored, seq = _insert(conn, container, partition_key, doc_id, doc)
+            report.items = 1
+        return Written(stored, f"{_SESSION_PREFIX}{seq}")
+
     def read(self, container: str, doc_id: str, partition_key: str, *, session_token: str | None = None) -> Document:
         check_session_token(session_token)
-        row = self._conn().execute(f"SELECT body FROM documents WHERE container=? AND pk=? AND id=? AND {_LIVE}",
-                                   (container, partition_key, doc_id)).fetchone()
-        if row is None:
-            raise NotFoundError(f"{container} document {doc_id!r} not found")
+        with _Reported(container, "read", POINT_READ) as report:
+            row = self._conn().execute(f"SELECT body FROM documents WHERE container=? AND pk=? AND id=? AND {_LIVE}",
+                                       (container, partition_key, doc_id)).fetchone()
+            if row is None:
+                raise NotFoundError(f"{container} document {doc_id!r} not found")
+            report.items, report.item_bytes = 1, len(row[0])
         return orjson.loads(row[0])
 
     def delete(self, container: str, doc_id: str, partition_key: str) -> None:
-        with self._transaction() as conn:
+        with _Reported(container, "delete", WRITE), self._transaction() as conn:
             cursor = conn.execute("DELETE FROM documents WHERE container=? AND pk=? AND id=?",
                                   (container, partition_key, doc_id))
         if cursor.rowcount == 0:
             raise NotFoundError(f"{container} document {doc_id!r} not found")
 
     def delete_partition(self, container: str, partition_key: str) -> int:
-        with self._transaction() as conn:
+        with _Reported(container, "delete_partition", WRITE), self._transaction() as conn:
             live = conn.execute(f"SELECT count(*) FROM documents WHERE container=? AND pk=? AND {_LIVE}",
                                 (container, partition_key)).fetchone()[0]
             conn.execute("DELETE FROM documents WHERE container=? AND pk=?", (container, partition_key))
@@ -174,21 +200,28 @@ class SqliteStore:
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"
             params += [limit + 1, offset]
-        rows = self._conn().execute(sql, params).fetchall()
-        more = limit is not None and len(rows) > limit
-        items = [orjson.loads(row[0]) for row in (rows[:limit] if limit is not None else rows)]
+        with _Reported(container, "query", query_kind(query.partition_key)) as report:
+            rows = self._conn().execute(sql, params).fetchall()
+            more = limit is not None and len(rows) > limit
+            kept = rows[:limit] if limit is not None else rows
+            report.items, report.item_bytes = len(kept), sum(len(row[0]) for row in kept)
+        items = [orjson.loads(row[0]) for row in kept]
         next_token = _encode_continuation(offset + limit) if more else None
         return Page(items, next_token)
 
     def scan(self, container: str, query: Query | None = None) -> Iterator[Document]:
-        sql, params = _select(container, query or Query())
-        cursor = self._conn().execute(sql, params)
-        while True:
-            rows = cursor.fetchmany(_SCAN_BATCH)
-            if not rows:
-                return
-            for row in rows:
-                yield orjson.loads(row[0])
+        query = query or Query()
+        sql, params = _select(container, query)
+        with _Reported(container, "scan", query_kind(query.partition_key)) as report:
+            cursor = self._conn().execute(sql, params)
+            while True:
+                rows = cursor.fetchmany(_SCAN_BATCH)
+                if not rows:
+                    return
+                report.items += len(rows)
+                report.item_bytes += sum(len(row[0]) for row in rows)
+                for row in rows:
+                    yield orjson.loads(row[0])
 
     def ping(self) -> StoreInfo:
         try:
@@ -210,8 +243,27 @@ class SqliteStore:
         return row[0] or 0
 
     def count(self, container: str, query: Query | None = None) -> int:
-        sql, params = _select(container, replace(query or Query(), order_by=None, limit=None))
-        return self._conn().execute(sql.replace("SELECT body", "SELECT count(*)", 1), params).fetchone()[0]
+        query = replace(query or Query(), order_by=None, limit=None)
+        sql, params = _select(container, query)
+        with _Reported(container, "count", query_kind(query.partition_key)):
+            return self._conn().execute(sql.replace("SELECT body", "SELECT count(*)", 1), params).fetchone()[0]
+
+
+class _Reported:
+    """Reports one store call to shared.store_calls when the block ends (also when it fails). SQLite reports
+    no request charge: the charge is None, the kind and the sizes tell what the call would cost on Cosmos DB."""
+
+    def __init__(self, container: str, operation: str, kind: str):
+        self.container, self.operation, self.kind = container, operation, kind
+        self.items = self.item_bytes = 0
+
+    def __enter__(self) -> "_Reported":
+        self._started = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        record_store_call(self.container, self.operation, self.kind, None,
+                          (time.perf_counter() - self._started) * 1000, items=self.items, item_bytes=self.item_bytes)
 
 
 def check_session_token(token: str | None) -> None:

@@ -78,10 +78,14 @@ class DocumentStore(Protocol):
     UnavailableError (down or throttled).
 
     `embedded` is True when reads are in process and take microseconds (SQLite): code running on an event
-    loop may then call them directly instead of handing them to a thread.
+    loop may then call them directly instead of handing them to a thread. `backend` names the store.
+
+    Every call an adapter makes to its backend is reported to shared.store_calls (container, operation,
+    kind, request charge, duration).
     """
 
     embedded: bool
+    backend: str
 
     def create(self, container: str, doc: Document) -> Written: ...
 
@@ -90,6 +94,13 @@ class DocumentStore(Protocol):
     def replace(self, container: str, doc: Document, *, if_match: str | None = None) -> Written: ...
 
     def upsert_many(self, container: str, docs: Iterable[Document]) -> int: ...
+
+    def patch(self, container: str, doc_id: str, partition_key: str, *, set_fields: dict[str, Any] | None = None,
+              increments: dict[str, int | float] | None = None) -> Written:
+        """Change top-level fields of a stored document without sending it (Cosmos DB patch): `set_fields`
+        sets, `increments` adds to a number (a missing field starts at 0). 1 to 10 operations.
+        NotFoundError if the document does not exist; a new etag and _ts like any write."""
+        ...
 
     def read(self, container: str, doc_id: str, partition_key: str, *,
              session_token: str | None = None) -> Document: ...
@@ -119,3 +130,13 @@ def partition_key_of(container: str, doc: Document) -> str:
     if not isinstance(value, str) or not value:
         raise ValueError(f"document for {container} needs a string '{field_name}' (its partition key)")
     return value
+
+
+def patch_fields(container: str, set_fields: dict[str, Any] | None, increments: dict[str, Any] | None) -> None:
+    """The rules every store applies to a patch, as Cosmos DB does: 1 to 10 operations, and never on `id`,
+    the partition key or a system field."""
+    names = [*(set_fields or {}), *(increments or {})]
+    if not 1 <= len(names) <= 10 or len(set(names)) < len(names):
+        raise ValueError("a patch takes 1 to 10 operations, one per field")
+    if any(not name or name.startswith("_") or name in ("id", PARTITION_KEYS[container]) for name in names):
+        raise ValueError("a patch cannot change id, the partition key or a system field")

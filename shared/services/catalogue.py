@@ -1,17 +1,23 @@
-"""The product catalogue: PUT/GET of products, and an in-memory snapshot for filtering recommendations
-(re-read at most every `refresh_seconds`; a write through this process refreshes it at once)."""
+"""The product catalogue: PUT/GET of products, and an in-memory snapshot for filtering recommendations.
+
+The snapshot is read in full once per process (the first request that needs it waits for that). After that
+it is refreshed incrementally and off the request path: when it is older than `refresh_seconds`, a request
+starts one background refresh that reads only the products written since the newest `_ts` seen, and goes on
+with the snapshot it has. A write through this process updates the snapshot at once."""
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
 import numpy as np
 
 from shared.domain.errors import ValidationError
-from shared.domain.ports import PRODUCTS, DocumentStore
+from shared.domain.ports import PRODUCTS, TIMESTAMP, DocumentStore, Filter, Query
 from shared.domain.validation import check_fields, check_id, check_number
 
 PUBLIC_FIELDS = ("title", "category", "price", "inStock")
+log = logging.getLogger("catalogue")
 
 
 def parse_product(product_id: str, body: object) -> dict:
@@ -40,16 +46,21 @@ class Catalogue:
     def __init__(self, store: DocumentStore, refresh_seconds: float = 30.0):
         self._store = store
         self._refresh = refresh_seconds
-        self._products: dict[str, dict] = {}
+        # (products, has categories, masks computed from these products): replaced as one, so a mask is
+        # always cached beside the very snapshot it was computed from.
+        self._view: tuple[dict[str, dict], bool, dict[tuple, tuple[np.ndarray, np.ndarray]]] = ({}, False, {})
+        self._loaded = False
         self._loaded_at = float("-inf")
-        self._masks: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
-        self._has_categories = False
+        self._newest_ts = 0
         self._lock = threading.Lock()
+        self._refresher: threading.Thread | None = None
 
     def put(self, product_id: str, body: object) -> dict:
         doc = parse_product(product_id, body)
-        self._store.upsert(PRODUCTS, doc)
-        self._loaded_at = float("-inf")
+        stored = self._store.upsert(PRODUCTS, doc).document
+        if self._loaded:
+            with self._lock:
+                self._merge([stored])
         return public_product(doc)
 
     def get(self, product_id: str) -> dict:
@@ -57,14 +68,52 @@ class Catalogue:
         return public_product(self._store.read(PRODUCTS, product_id, product_id))
 
     def snapshot(self) -> dict[str, dict]:
-        if time.monotonic() - self._loaded_at >= self._refresh:
+        if not self._loaded:
             with self._lock:
-                if time.monotonic() - self._loaded_at >= self._refresh:
-                    self._products = {doc["id"]: doc for doc in self._store.scan(PRODUCTS)}
-                    self._has_categories = any(doc.get("category") for doc in self._products.values())
-                    self._masks = {}
-                    self._loaded_at = time.monotonic()
-        return self._products
+                if not self._loaded:
+                    self._merge(self._store.scan(PRODUCTS))
+                    self._loaded, self._loaded_at = True, time.monotonic()
+        elif time.monotonic() - self._loaded_at >= self._refresh:
+            self._start_refresh()
+        return self._view[0]
+
+    def refresh(self) -> int:
+        """Read the products written since the newest one seen (a query on `_ts`, Cosmos DB's own write
+        time in seconds; `>=` because several writes share a second). Returns how many were read."""
+        with self._lock:
+            since = self._newest_ts
+        changed = list(self._store.scan(PRODUCTS, Query(filters=(Filter(TIMESTAMP, ">=", since),))))
+        with self._lock:
+            self._merge(changed)
+            self._loaded_at = time.monotonic()
+        return len(changed)
+
+    def wait_for_refresh(self, timeout: float | None = None) -> None:
+        refresher = self._refresher
+        if refresher is not None:
+            refresher.join(timeout)
+
+    def _start_refresh(self) -> None:
+        with self._lock:
+            if self._refresher is not None and self._refresher.is_alive():
+                return
+            self._loaded_at = time.monotonic()   # one refresh per interval, even when it fails
+            self._refresher = threading.Thread(target=self._refresh_quietly, name="catalogue-refresh", daemon=True)
+            self._refresher.start()
+
+    def _refresh_quietly(self) -> None:
+        try:
+            self.refresh()
+        except Exception:  # noqa: BLE001 - the next interval tries again; requests keep the snapshot they have
+            log.warning("catalogue refresh failed; keeping the current snapshot", exc_info=True)
+
+    def _merge(self, docs) -> None:
+        """Fold documents into a new snapshot, replaced in one assignment (readers see old or new)."""
+        products = dict(self._view[0])
+        for doc in docs:
+            products[doc["id"]] = doc
+            self._newest_ts = max(self._newest_ts, int(doc.get(TIMESTAMP) or 0))
+        self._view = (products, any(doc.get("category") for doc in products.values()), {})
 
     def unavailable_mask(self, version: str, product_ids: list[str], categories: tuple[str, ...]) -> np.ndarray | None:
         """True where a model product may not be recommended: out of stock, or outside `categories`."""
@@ -78,13 +127,14 @@ class Catalogue:
         return None if found is None else found[1]
 
     def _unavailable(self, version, product_ids, categories) -> tuple[np.ndarray, np.ndarray] | None:
-        products = self.snapshot()
+        self.snapshot()
+        products, has_categories, masks = self._view
         if not products:
             return None
-        if not self.knows_categories():
+        if not has_categories:
             categories = ()  # category= applies only when the catalogue has categories at all
         key = (version, categories)
-        found = self._masks.get(key)
+        found = masks.get(key)
         if found is None:
             wanted = set(categories)
             mask = np.fromiter(
@@ -93,15 +143,15 @@ class Catalogue:
                  or (doc is None and bool(wanted))
                  for pid in product_ids), dtype=bool, count=len(product_ids))
             found = (mask, np.flatnonzero(mask))
-            if len(self._masks) > 256:
-                self._masks.clear()
-            self._masks[key] = found
+            if len(masks) > 256:
+                masks.clear()
+            masks[key] = found
         return found
 
     def knows_categories(self) -> bool:
         self.snapshot()
-        return self._has_categories
+        return self._view[1]
 
     def describe(self, product_id: str) -> dict:
-        doc = self._products.get(product_id)
+        doc = self._view[0].get(product_id)
         return {name: doc.get(name) for name in PUBLIC_FIELDS} if doc else {}

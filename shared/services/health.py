@@ -1,10 +1,11 @@
-"""Health: is the store reachable, and which model is active."""
+"""Health: is the store reachable, and which model is active. One point read (of the active-model pointer):
+/api/health is anonymous and may be polled often, so it never reads database metadata, whose requests have
+their own low rate limit on Cosmos DB."""
 from __future__ import annotations
 
 from shared.domain.errors import NotFoundError, UnavailableError
-from shared.domain.ports import MODELS, DocumentStore
-
 from shared.domain.model_docs import ACTIVE_POINTER_ID
+from shared.domain.ports import MODELS, DocumentStore
 
 
 class HealthService:
@@ -15,15 +16,10 @@ class HealthService:
     def check(self) -> tuple[bool, dict]:
         try:
             store: DocumentStore = self._store_factory()
-            info = store.ping()
+            try:
+                active = store.read(MODELS, ACTIVE_POINTER_ID, ACTIVE_POINTER_ID).get("activeVersion")
+            except NotFoundError:   # reachable, no model yet (a missing container is UnavailableError)
+                active = None
         except (UnavailableError, OSError) as error:
             return False, {"status": "unavailable", "store": {"reachable": False, "error": str(error)}}
-        try:
-            pointer = store.read(MODELS, ACTIVE_POINTER_ID, ACTIVE_POINTER_ID)
-            active = pointer.get("activeVersion")
-        except NotFoundError:
-            active = None
-        except UnavailableError as error:
-            return False, {"status": "unavailable", "store": {"reachable": False, "error": str(error)}}
-        return True, {"status": "ok", "store": {"reachable": True, "backend": info.backend},
-                      "activeModel": active}
+        return True, {"status": "ok", "store": {"reachable": True, "backend": store.backend}, "activeModel": active}

@@ -13,7 +13,7 @@ from shared.domain import model_docs
 from shared.domain.errors import NotFoundError
 from shared.domain.foldin import FoldInModel
 from shared.domain.interactions import to_epoch_seconds
-from shared.domain.ports import MODELS, DocumentStore, Query
+from shared.domain.ports import MODELS, DocumentStore
 from shared.domain.ranking import top_k
 from shared.services.scoring import BatchScorer
 
@@ -46,9 +46,10 @@ class LoadedModel:
             with self._lock:
                 if self._similar is None:
                     merged: dict[str, list] = {}
-                    for doc in store.scan(MODELS, Query(partition_key=self.version)):
-                        if doc.get("type") == "similarShard":
-                            merged.update(doc["items"])
+                    # A missing shard only means those products' lists are computed on demand.
+                    for doc in _shards(store, self.version, "similar", self.manifest["shards"]["similar"],
+                                       required=False):
+                        merged.update(doc["items"])
                     self._similar = merged
         return self._similar
 
@@ -66,15 +67,14 @@ class LoadedModel:
 def load_model(store: DocumentStore, version: str) -> LoadedModel:
     manifest = store.read(MODELS, model_docs.MANIFEST_ID, version)
     factors = int(manifest["params"]["factors"])
-    shards, popular = [], []
-    for doc in store.scan(MODELS, Query(partition_key=version)):
-        if doc.get("type") == "productShard":
-            shards.append(doc)
-        elif doc.get("type") == "popularity":
-            popular = [(item["productId"], item["score"]) for item in doc["items"]]
-    shards.sort(key=lambda doc: doc["index"])
-    if len(shards) != manifest["shards"]["products"]:
-        raise NotFoundError(f"model {version} is missing product shards")
+    # Point reads of just what serving needs (the manifest names the shards): similar-products shards are
+    # read on first use only, and a scan of the partition would read them all.
+    shards = _shards(store, version, "products", manifest["shards"]["products"])
+    try:
+        popular = [(item["productId"], item["score"])
+                   for item in store.read(MODELS, model_docs.POPULARITY_ID, version)["items"]]
+    except NotFoundError:
+        popular = []
     product_ids = [pid for doc in shards for pid in doc["productIds"]]
     vectors = np.concatenate([model_docs.decode_vectors(doc["vectors"], factors) for doc in shards])
     # Kept transposed (factors x products, contiguous): BLAS scores x @ Y^T about twice as fast as Y @ x,
@@ -90,6 +90,17 @@ def load_model(store: DocumentStore, version: str) -> LoadedModel:
     return LoadedModel(version, manifest, product_ids, {pid: i for i, pid in enumerate(product_ids)}, fold_in,
                        popular, float(to_epoch_seconds([manifest["decayReference"]])[0]),
                        float(params["half_life_days"]))
+
+
+def _shards(store: DocumentStore, version: str, kind: str, count: int, required: bool = True) -> list[dict]:
+    found = []
+    for index in range(count):
+        try:
+            found.append(store.read(MODELS, model_docs.shard_id(kind, index), version))
+        except NotFoundError:
+            if required:
+                raise NotFoundError(f"model {version} is missing {kind} shards") from None
+    return found
 
 
 class ModelCache:

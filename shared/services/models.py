@@ -36,8 +36,12 @@ class ModelRegistry:
             return False
 
     def versions(self) -> list[str]:
+        return [doc["modelVersion"] for doc in self._manifests()]
+
+    def _manifests(self) -> list[dict]:
+        """Every version's manifest: a query across partitions, run on activation only, never per request."""
         query = Query(filters=(Filter("type", "=", "manifest"),), order_by="modelVersion")
-        return [doc["modelVersion"] for doc in self._store.scan(MODELS, query)]
+        return list(self._store.scan(MODELS, query))
 
     def activate(self, version: str) -> dict:
         """Make `version` the active model: check its manifest, then replace the pointer (etag-guarded, so two
@@ -66,15 +70,21 @@ class ModelRegistry:
         return written.document
 
     def retire_old(self, keep: set[str | None]) -> list[str]:
-        """Give every version not in `keep` (and older than the newest kept) a TTL, so it expires."""
+        """Give every version not in `keep` (and older than the newest kept) a TTL, so it expires. Each of its
+        documents gets a patch of `ttl` (the manifest names them all), never a re-upload of a shard; the
+        manifest is patched last, so a retirement cut short is finished by the next one."""
         newest_kept = max((version for version in keep if version), default=None)
         retired = []
-        for version in self.versions():
+        for manifest in self._manifests():
+            version = manifest["modelVersion"]
             if version in keep or (newest_kept and version > newest_kept):
                 continue  # newer versions may be a run that is about to be activated
-            for doc in self._store.scan(MODELS, Query(partition_key=version)):
-                if doc.get("ttl") != self._retire_ttl:
-                    self._store.upsert(MODELS, {**_without_system(doc), "ttl": self._retire_ttl})
+            if manifest.get("ttl") != self._retire_ttl:
+                for doc_id in _document_ids(manifest):
+                    try:
+                        self._store.patch(MODELS, doc_id, version, set_fields={"ttl": self._retire_ttl})
+                    except NotFoundError:
+                        continue  # never written (a shard count of 0), or expired already
             retired.append(version)
         return retired
 
@@ -95,5 +105,8 @@ class ModelRegistry:
         return listed
 
 
-def _without_system(doc: dict) -> dict:
-    return {key: value for key, value in doc.items() if not key.startswith("_")}
+def _document_ids(manifest: dict) -> list[str]:
+    shards = manifest["shards"]
+    return ([model_docs.shard_id("products", index) for index in range(shards["products"])] +
+            [model_docs.shard_id("similar", index) for index in range(shards["similar"])] +
+            [model_docs.POPULARITY_ID, model_docs.MANIFEST_ID])

@@ -77,7 +77,9 @@ class RecommendationService:
         """(vector or None for cold start, indices of products bought) from the user's vector document and
         the orders that document does not cover yet."""
         try:
-            doc = self._store.read(USER_VECTORS, user_id, user_id, session_token=session_token)
+            # No session token here: the shopper's token belongs to the orders container (session tokens are
+            # per container); sent to userVectors it can be answered 404/1002, read session not available.
+            doc = self._store.read(USER_VECTORS, user_id, user_id)
         except NotFoundError:
             doc = None
         filters = (Filter("receivedAt", ">", _fold_in_from(doc["receivedThrough"])),) if doc is not None else ()

@@ -8,12 +8,13 @@ import time
 
 from shared.domain import errors
 from shared.domain.interactions import to_epoch_seconds
-from shared.domain.ports import ORDERS, TRAINING_RUNS, DocumentStore, Filter, Query
+from shared.domain.ports import TRAINING_RUNS, DocumentStore
 from shared.domain.retrain_policy import RetrainFacts, RetrainPolicy, backoff_seconds, decide
 from shared.domain.training import Trainer, TrainingRequest, model_version_for, request_id
 from shared.domain.training_params import TrainingParams
 from shared.services.models import ModelRegistry
-from shared.services.training_requests import ACTIVE_STATES, TrainingRequests, new_request_doc, now_iso
+from shared.services.new_orders import NewOrderCounter
+from shared.services.training_requests import TrainingRequests, new_request_doc, now_iso
 
 log = logging.getLogger("training")
 
@@ -31,28 +32,34 @@ class TrainingService:
         self._clock = clock
         self._grace = manifest_grace_seconds
         self.requests = TrainingRequests(store)
+        self.new_orders = NewOrderCounter(store, policy.min_new_orders)
 
     # -- deciding ---------------------------------------------------------------------------------------
-    def on_orders(self, count: int) -> dict | None:
-        """Called for every change feed batch. Idempotent: it only looks at the store, never at the batch,
-        so a batch delivered twice decides the same way and lands on the same request id."""
-        return self.maybe_request()
+    def on_orders(self, orders: list[dict]) -> dict | None:
+        """Called for every change feed batch with its orders. Idempotent: an order is counted once however
+        often it is delivered, so a batch delivered twice decides the same way and lands on the same request
+        id. Costs the same whatever the number of orders stored: a few point reads and one counter write."""
+        manifest = self._active_manifest()
+        self.new_orders.add(orders, _cutoff(manifest))
+        return self.maybe_request(manifest)
 
-    def maybe_request(self) -> dict | None:
-        cutoff = self._data_cutoff()
-        recent = self.requests.recent(limit=50)
+    def maybe_request(self, manifest: dict | None | bool = False) -> dict | None:
+        if manifest is False:
+            manifest = self._active_manifest()
+        cutoff = _cutoff(manifest)
+        ledger = self.requests.ledger()
         facts = RetrainFacts(
             now=self._clock(),
-            new_orders=self._store.count(ORDERS, Query(filters=(Filter("receivedAt", ">", cutoff),))),
-            last_started_at=_seconds(recent[0]["createdAt"]) if recent else None,
-            model_created_at=self._active_model_created_at(),
-            in_flight=any(doc["state"] in ACTIVE_STATES for doc in recent))
+            new_orders=self.new_orders.count(cutoff),
+            last_started_at=_seconds(ledger["requests"][0]["createdAt"]) if ledger["requests"] else None,
+            model_created_at=_seconds(manifest["createdAt"]) if manifest else None,
+            in_flight=bool(self.requests.open_requests()))
         reason = decide(self._policy, facts)
         if reason is None:
             return None
         # Every earlier request of this window (failed, or activated and then rolled back) moves the key on;
         # counting only failed ones would land a rolled-back window on its old, finished request forever.
-        attempt = sum(1 for doc in recent if doc.get("window") == cutoff)
+        attempt = sum(1 for entry in ledger["requests"] if entry.get("window") == cutoff)
         return self.record(reason, window=cutoff, key=f"{reason}:{cutoff}:{attempt}")
 
     def record(self, reason: str, window: str, key: str, params: TrainingParams | None = None) -> dict:
@@ -65,7 +72,10 @@ class TrainingService:
         try:
             self._store.create(TRAINING_RUNS, doc)
         except errors.ConflictError:
-            return self.requests.get(identifier)
+            existing = self.requests.get(identifier)
+            self.requests.remember(existing)   # in case the call that created it stopped before this
+            return existing
+        self.requests.remember(doc)
         if not self._submit_at_once:
             return self.requests.get(identifier)
         try:
@@ -79,10 +89,11 @@ class TrainingService:
                 return self.requests.get(request_id(f"manual:{key}"))
             except errors.NotFoundError:
                 pass
-        if any(doc["state"] in ACTIVE_STATES for doc in self.requests.recent(limit=50)):
+        if self.requests.open_requests():
             raise errors.ConflictError("a training run is already in flight; wait for it or see "
                                        "GET /api/manage/training-runs")
-        return self.record("manual", self._data_cutoff(), f"manual:{key or now_iso(self._clock())}", params)
+        return self.record("manual", _cutoff(self._active_manifest()), f"manual:{key or now_iso(self._clock())}",
+                           params)
 
     # -- driving requests forward -----------------------------------------------------------------------
     def submit(self, doc: dict) -> dict:
@@ -102,7 +113,7 @@ class TrainingService:
     def reconcile(self) -> dict[str, int]:
         """One pass of the timer: submit what is due, poll what runs, activate what finished; never waits."""
         done = {"submitted": 0, "polled": 0, "activated": 0, "failed": 0}
-        for doc in self.requests.recent(limit=50):
+        for doc in self.requests.open_requests():
             try:
                 state = doc["state"]
                 if state == "pending" and _seconds(doc.get("nextAttemptAt") or doc["createdAt"]) <= self._clock():
@@ -144,24 +155,20 @@ class TrainingService:
             doc["state"] != "succeeded" else doc
 
     # -- facts ------------------------------------------------------------------------------------------
-    def _data_cutoff(self) -> str:
-        """receivedThrough of the active model: orders after it are 'new'. '' before the first model."""
+    def _active_manifest(self) -> dict | None:
+        """The active model's manifest (two point reads), None before the first model."""
         version = self._registry.active_version()
         if version is None:
-            return ""
+            return None
         try:
-            return self._registry.manifest(version)["receivedThrough"]
+            return self._registry.manifest(version)
         except errors.NotFoundError:
-            return ""
+            return None
 
-    def _active_model_created_at(self) -> float | None:
-        version = self._registry.active_version()
-        if version is None:
-            return None
-        try:
-            return _seconds(self._registry.manifest(version)["createdAt"])
-        except errors.NotFoundError:
-            return None
+
+def _cutoff(manifest: dict | None) -> str:
+    """receivedThrough of the active model: orders after it are 'new'. '' before the first model."""
+    return manifest["receivedThrough"] if manifest else ""
 
 
 def _seconds(stamp: str) -> float:

@@ -1,10 +1,15 @@
 """The Cosmos store at the HTTP boundary, for what the Cosmos protocol server cannot show: session tokens,
-throttling and the other error statuses, concurrent writers, container settings and the credential.
+request charges, throttling and the other error statuses, concurrent writers, container settings and the
+credential.
 
 A small local HTTP server answers the few Cosmos DB REST calls involved the way Cosmos DB does (account,
-database, container, partition key ranges, documents), so the real azure-cosmos request code runs."""
+database, container, partition key ranges, documents), so the real azure-cosmos request code runs. Like Cosmos
+DB, each container has its own session tokens (its own LSN, its own `_rid`): a read presenting a token ahead of
+what its container has written (say, a token from another container) is answered 404 with substatus 1002,
+"read session not available". Every answer carries `x-ms-request-charge`: CHARGES below."""
 from __future__ import annotations
 
+import base64
 import datetime
 import itertools
 import json
@@ -29,6 +34,8 @@ from tests.contract.cosmos_server import EMULATOR_KEY, free_port
 
 DATABASE = "db"
 QUERY_PAGES = 3
+# Request units this server charges, per kind of request (Cosmos DB: ~1 RU a 1 KB point read, ~5.7 a write).
+CHARGES = {"read": 1.0, "write": 5.71, "query-page": 2.83, "metadata": 1.0}
 
 
 class FakeCosmos(ThreadingHTTPServer):
@@ -52,7 +59,8 @@ class FakeCosmos(ThreadingHTTPServer):
         self.issued_tokens: dict[str, str] = {}  # document id -> session token sent with its write
         self.failures: dict[tuple[str, str], tuple[int, dict]] = {}
         self.release_together: threading.Barrier | None = None
-        self._lsn = itertools.count(1)
+        self._lsn: dict[str, itertools.count] = {}   # per container, as in Cosmos DB
+        self.lsn: dict[str, int] = {}                 # container -> its latest LSN
         self._thread = threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True)
 
     def __enter__(self):
@@ -70,8 +78,20 @@ class FakeCosmos(ThreadingHTTPServer):
         with self.lock:
             return [headers for m, p, headers in self.requests if m == method and path_contains in p]
 
-    def next_session_token(self) -> str:
-        return f"0:-1#{next(self._lsn)}"  # the gateway's format: partition key range id, version, LSN
+    def next_session_token(self, container: str) -> str:
+        """The gateway's format: partition key range id, version, LSN (each container counts its own)."""
+        number = next(self._lsn.setdefault(container, itertools.count(1)))
+        self.lsn[container] = number
+        return f"0:-1#{number}"
+
+    def session_available(self, container: str, headers: dict) -> bool:
+        """False when the request's session token is ahead of what `container` has written: Cosmos DB then
+        cannot serve the read at that session (404/1002), which is what a token of another container gets."""
+        token = headers.get("x-ms-session-token")
+        if not token:
+            return True
+        lsns = [int(part.rsplit("#", 1)[-1]) for part in token.split(",") if "#" in part]
+        return all(lsn <= self.lsn.get(container, 0) for lsn in lsns)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -109,16 +129,16 @@ class _Handler(BaseHTTPRequestHandler):
             server.release_together.wait(timeout=10)
         parts = path.strip("/").split("/")
         if path == "/":
-            return self._send(200, _account(server.endpoint))
+            return self._send(200, _account(server.endpoint), {"x-ms-request-charge": "0"})
         if method == "GET" and len(parts) in (2, 4) and server.empty and path not in server.created:
             return self._send(404, {"code": "NotFound", "message": "Resource Not Found"})
         if method == "POST" and parts[-1] in ("dbs", "colls") and len(parts) in (1, 3):
             server.created.add(f"{path}/{body['id']}")
             return self._send(201, {**body, **_resource(body["id"], f"{path.strip('/')}/{body['id']}")})
         if method == "GET" and len(parts) == 2:
-            return self._send(200, _resource(parts[1], path.strip("/")))
+            return self._send(200, _resource(parts[1], path.strip("/")), _charged("metadata"))
         if method == "GET" and len(parts) == 4:
-            return self._send(200, _container(parts[3]))
+            return self._send(200, _container(parts[3]), _charged("metadata"))
         if method == "GET" and len(parts) == 5 and parts[4] == "pkranges":
             # A change feed of partition key ranges: the SDK reads until 304 Not Modified.
             if headers.get("if-none-match") == '"ranges-1"':
@@ -127,7 +147,7 @@ class _Handler(BaseHTTPRequestHandler):
                 {"id": "0", "minInclusive": "", "maxExclusive": "FF", "parents": [], "status": "online"}],
                 "_count": 1}, {"etag": '"ranges-1"'})
         if method == "POST" and headers.get("x-ms-documentdb-isquery", "").lower() == "true":
-            return self._query(headers)
+            return self._query(parts[3], headers)
         if len(parts) >= 5 and parts[4] == "docs":
             return self._document(method, parts[3], parts[5] if len(parts) > 5 else None, body, headers)
         self._send(404, {"code": "NotFound", "message": f"no route for {method} {path}"})
@@ -139,14 +159,21 @@ class _Handler(BaseHTTPRequestHandler):
         with server.lock:
             current = server.documents.get(key)
             if method == "GET":
+                if not server.session_available(container, headers):
+                    return self._send(404, {"code": "NotFound", "message": "The read session is not available "
+                                            "for the input session token."},
+                                      {"x-ms-substatus": "1002", **_charged("read")})
                 if current is None:
-                    return self._send(404, {"code": "NotFound", "message": "Entity does not exist"})
-                return self._send(200, current, {"x-ms-session-token": headers.get("x-ms-session-token", "")})
+                    return self._send(404, {"code": "NotFound", "message": "Entity does not exist"},
+                                      _charged("read"))
+                return self._send(200, current, {"x-ms-session-token": f"0:-1#{server.lsn.get(container, 0)}",
+                                                 **_charged("read")})
             if method == "DELETE":
                 if current is None:
-                    return self._send(404, {"code": "NotFound", "message": "Entity does not exist"})
+                    return self._send(404, {"code": "NotFound", "message": "Entity does not exist"},
+                                      _charged("write"))
                 del server.documents[key]
-                return self._send(204, None)
+                return self._send(204, None, _charged("write"))
             upsert = headers.get("x-ms-documentdb-is-upsert", "").lower() == "true"
             if method == "POST" and current is not None and not upsert:
                 return self._send(409, {"code": "Conflict", "message": "Entity already exists"})
@@ -154,22 +181,34 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._send(404, {"code": "NotFound", "message": "Entity does not exist"})
             if method == "PUT" and headers.get("if-match") not in (None, current["_etag"]):
                 return self._send(412, {"code": "PreconditionFailed", "message": "etag mismatch"})
-            token = server.next_session_token()
+            token = server.next_session_token(container)
             stored = {**body, "_rid": "rid", "_self": f"dbs/db/colls/{container}/docs/{body['id']}",
                       "_attachments": "attachments/", "_etag": f'"{token}"', "_ts": int(time.time())}
             server.documents[key] = stored
             server.issued_tokens[body["id"]] = token
         # Like Cosmos DB, name the container, so that the SDK's own session container takes the token in.
         self._send(201 if method == "POST" and current is None else 200, stored,
-                   {"x-ms-session-token": token, "x-ms-alt-content-path": f"dbs/{DATABASE}/colls/{container}"})
+                   {"x-ms-session-token": token, "x-ms-alt-content-path": f"dbs/{DATABASE}/colls/{container}",
+                    **_charged("write")})
 
-    def _query(self, headers):
-        """Every partition has QUERY_PAGES pages of one document; the continuation names partition and page."""
+    def _query(self, container, headers):
+        """A partition holding stored documents answers them all in one page (the query's filters are not
+        evaluated: tests store only documents that match). Any other partition has QUERY_PAGES pages of one
+        document; the continuation names partition and page."""
+        server = self.server
         pk = json.loads(headers.get("x-ms-documentdb-partitionkey", '["*"]'))[0]
+        if not server.session_available(container, headers):
+            return self._send(404, {"code": "NotFound", "message": "The read session is not available"},
+                              {"x-ms-substatus": "1002", **_charged("query-page")})
+        with server.lock:
+            stored = [doc for (name, key, _), doc in server.documents.items() if name == container and key == pk]
+        if stored:
+            return self._send(200, {"_rid": _rid(container), "Documents": stored, "_count": len(stored)},
+                              _charged("query-page"))
         page = int(headers.get("x-ms-continuation", "|0").split("|")[1])
         more = {"x-ms-continuation": f"{pk}|{page + 1}"} if page + 1 < QUERY_PAGES else {}
-        self._send(200, {"_rid": "cnRpZA==", "Documents": [{"id": f"{pk}-{page}", "userId": pk}], "_count": 1},
-                   more)
+        self._send(200, {"_rid": _rid(container), "Documents": [{"id": f"{pk}-{page}", "userId": pk}], "_count": 1},
+                   {**more, **_charged("query-page")})
 
     def _send(self, status: int, payload: dict | None, headers: dict | None = None) -> None:
         data = json.dumps(payload).encode() if payload is not None else b""
@@ -186,9 +225,18 @@ def _resource(name: str, self_link: str) -> dict:
     return {"id": name, "_rid": name, "_self": f"{self_link}/", "_etag": '"1"', "_ts": 1}
 
 
+def _charged(kind: str) -> dict:
+    return {"x-ms-request-charge": str(CHARGES[kind])}
+
+
+def _rid(container: str) -> str:
+    """Each container its own resource id: the SDK keys its session tokens by it."""
+    return base64.b64encode(f"coll-{container}".encode()).decode()
+
+
 def _container(name: str) -> dict:
     logical = {real: logical for logical, real in Settings().container_names().items()}.get(name)
-    return {**_resource(name, f"dbs/{DATABASE}/colls/{name}"), "_rid": "cnRpZA==",
+    return {**_resource(name, f"dbs/{DATABASE}/colls/{name}"), "_rid": _rid(name),
             "partitionKey": {"paths": [f"/{PARTITION_KEYS.get(logical, 'id')}"], "kind": "Hash", "version": 2}}
 
 
@@ -233,10 +281,11 @@ def test_a_write_returns_the_session_token_of_its_own_response(store, server):
 
 
 def test_a_read_sends_the_session_token_it_was_given(store, server):
-    store.create(ORDERS, order("o1"))
-    store.read(ORDERS, "o1", "u1", session_token="0:-1#4242")
+    token = store.create(ORDERS, order("o1")).session_token
+    store.create(ORDERS, order("o2"))
+    store.read(ORDERS, "o1", "u1", session_token=token)
     sent = server.headers_of("GET", "/docs/o1")
-    assert sent[-1].get("x-ms-session-token") == "0:-1#4242"
+    assert sent[-1].get("x-ms-session-token") == token == "0:-1#1"
     assert sent[-1].get("x-ms-consistency-level") == "Session"
 
 
@@ -259,6 +308,10 @@ def test_concurrent_writers_each_get_their_own_session_token(store, server):
 
 
 def test_query_pages_carry_the_continuation_of_their_own_response(store, server):
+    for number in range(7):
+        store.create(TRAINING_RUNS, {"id": f"r{number}"})   # the orders container reaches LSN 7 below
+    for number in range(7):
+        store.create(ORDERS, order(f"o{number}", "someone-else"))
     seen, continuation = [], None
     while True:
         page = store.query(ORDERS, Query(partition_key="u1", limit=1), continuation=continuation,
@@ -267,7 +320,7 @@ def test_query_pages_carry_the_continuation_of_their_own_response(store, server)
         if not (continuation := page.continuation):
             break
     assert seen == [(["u1-0"], "u1|1"), (["u1-1"], "u1|2"), (["u1-2"], None)]
-    sent = server.headers_of("POST", "/docs")
+    sent = [headers for headers in server.headers_of("POST", "/docs") if headers.get("x-ms-documentdb-isquery")]
     assert [headers.get("x-ms-continuation") for headers in sent] == [None, "u1|1", "u1|2"]
     assert {headers["x-ms-max-item-count"] for headers in sent} == {"1"}
     assert {headers["x-ms-session-token"] for headers in sent} == {"0:-1#7"}
@@ -411,20 +464,79 @@ def _self_signed_tls(tmp_path) -> ssl.SSLContext:
     return context
 
 
-def test_delete_partition_queries_one_partition_for_ids_and_deletes_each_in_it(store, server):
-    """One single-partition query (every page of it), then a DELETE per id with that partition key; an id already
-    gone (a concurrent delete) is not an error."""
-    for doc_id in ("u1-0", "u1-2"):   # the fake query answers u1-0, u1-1, u1-2 in three pages
-        store.create(ORDERS, order(doc_id))
-    assert store.delete_partition(ORDERS, "u1") == 2
-    queries = server.headers_of("POST", "/colls/orders/docs")
-    queries = [headers for headers in queries if headers.get("x-ms-documentdb-isquery", "").lower() == "true"]
-    assert len(queries) == QUERY_PAGES
-    assert {headers["x-ms-documentdb-partitionkey"] for headers in queries} == {'["u1"]'}
-    assert not any(headers.get("x-ms-documentdb-query-enablecrosspartition") == "True" for headers in queries)
-    assert server.bodies[("POST", "/dbs/db/colls/orders/docs")]["query"] == 'SELECT c.id FROM c WHERE c["userId"] = @pk'
-    deletes = [path for method, path, _ in server.requests if method == "DELETE"]
-    assert sorted(deletes) == [f"/dbs/db/colls/orders/docs/u1-{n}" for n in range(3)]
-    assert {headers["x-ms-documentdb-partitionkey"] for headers in server.headers_of("DELETE", "/docs/")} == {'["u1"]'}
-    assert not [key for key in server.documents if key[1] == "u1"]
+# -- session tokens are per container; request charges ---------------------------------------------------------------
 
+def test_a_token_of_another_container_is_refused_as_cosmos_does_and_is_not_taken_for_a_missing_document(store):
+    store.upsert(USER_VECTORS, {"id": "u1", "userId": "u1", "modelVersion": "v"})
+    tokens = [store.create(ORDERS, order(f"o{number}")).session_token for number in range(3)]
+    assert store.read(USER_VECTORS, "u1", "u1")["id"] == "u1"
+    with pytest.raises(UnavailableError) as caught:          # not NotFoundError: the document exists
+        store.read(USER_VECTORS, "u1", "u1", session_token=tokens[-1])
+    assert "1002" in caught.value.message
+
+
+def test_recommendations_send_the_order_session_token_to_the_orders_query_only(store, server, tmp_path):
+    from shared.adapters.sqlite_store import SqliteStore
+    from shared.services.catalogue import Catalogue
+    from shared.services.model_cache import ModelCache
+    from shared.services.models import ModelRegistry
+    from shared.services.orders import OrderService
+    from shared.services.recommendations import RecommendationService
+    from tests.builders import clustered_orders, trained
+    # The model is served from memory; it may come from any store. The shopper's documents live in "Cosmos".
+    models = SqliteStore(str(tmp_path / "models.sqlite3"))
+    trained(models, ModelRegistry(models), clustered_orders())
+    store.upsert(USER_VECTORS, models.read(USER_VECTORS, "u001", "u001"))
+    placed = [OrderService(store).place({"orderId": f"new-{number}", "userId": "u001",
+                                         "items": [{"productId": "p005", "quantity": 1}]}) for number in range(3)]
+    token = placed[-1].session_token
+    assert token == "0:-1#3" and server.lsn[USER_VECTORS] == 1   # the orders container is ahead of userVectors
+    service = RecommendationService(store, ModelCache(models), Catalogue(models))
+    result = service.for_user("u001", session_token=token)
+    assert result["strategy"] == "personalized"                     # not a cold start
+    [vector_read] = server.headers_of("GET", f"/colls/{USER_VECTORS}/docs/u001")
+    assert vector_read.get("x-ms-session-token") != token
+    queries = [headers for headers in server.headers_of("POST", f"/colls/{ORDERS}/docs")
+               if headers.get("x-ms-documentdb-isquery")]
+    assert [headers["x-ms-session-token"] for headers in queries] == [token]
+    models.close()
+
+
+def test_every_store_call_reports_the_request_charge_of_its_own_responses(store, server):
+    from shared import store_calls
+    store.create(ORDERS, order("o1"))   # connects first: account and container metadata are not store calls
+    with store_calls.recording() as calls:
+        store.upsert(ORDERS, order("o2"))
+        store.read(ORDERS, "o1", "u1")
+        with pytest.raises(NotFoundError):
+            store.read(ORDERS, "ghost", "u1")
+        store.query(TRAINING_RUNS, Query(partition_key="x"))               # three pages
+    assert [(call.operation, call.kind, call.charge) for call in calls.calls] == [
+        ("upsert", store_calls.WRITE, CHARGES["write"]), ("read", store_calls.POINT_READ, CHARGES["read"]),
+        ("read", store_calls.POINT_READ, CHARGES["read"]),
+        ("query", store_calls.SINGLE_PARTITION_QUERY, pytest.approx(3 * CHARGES["query-page"]))]
+    assert all(call.container in (ORDERS, TRAINING_RUNS) and call.duration_ms > 0 for call in calls.calls)
+
+
+def test_delete_partition_queries_one_partition_for_ids_and_deletes_each_in_it(store, server):
+    """One single-partition query for the ids, then a DELETE per id with that partition key; an id already gone
+    (deleted meanwhile) is not an error. Each call is reported with its request charge."""
+    from shared import store_calls
+    for doc_id in ("o1", "o2", "o3"):
+        store.create(ORDERS, order(doc_id))
+    store.create(ORDERS, order("o1", user="u2"))
+    server.fail("DELETE", "/docs/o2", 404)   # as if a concurrent request deleted it first
+    with store_calls.recording() as calls:
+        assert store.delete_partition(ORDERS, "u1") == 2
+    queries = [headers for headers in server.headers_of("POST", "/colls/orders/docs")
+               if headers.get("x-ms-documentdb-isquery", "").lower() == "true"]
+    assert [headers["x-ms-documentdb-partitionkey"] for headers in queries] == ['["u1"]']
+    assert server.bodies[("POST", "/dbs/db/colls/orders/docs")]["query"] == 'SELECT c.id FROM c WHERE c["userId"] = @pk'
+    deletes = sorted(path for method, path, _ in server.requests if method == "DELETE")
+    assert deletes == [f"/dbs/db/colls/orders/docs/o{n}" for n in (1, 2, 3)]
+    assert {headers["x-ms-documentdb-partitionkey"] for headers in server.headers_of("DELETE", "/docs/")} == {'["u1"]'}
+    assert sorted(key for key in server.documents if key[0] == "orders") == [("orders", "u1", "o2"),
+                                                                            ("orders", "u2", "o1")]
+    assert [(call.operation, call.kind) for call in calls.calls] == [
+        ("query", store_calls.SINGLE_PARTITION_QUERY)] + [("delete", store_calls.WRITE)] * 3
+    assert calls.calls[0].charge == CHARGES["query-page"]

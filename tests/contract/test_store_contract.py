@@ -142,3 +142,46 @@ def test_a_document_with_ttl_expires(store):
     else:
         raise AssertionError("a document with ttl 1 was still there after 10 s")
     assert [doc["id"] for doc in store.scan(TRAINING_RUNS)] == ["long"]
+
+
+def test_patch_sets_and_increments_fields_without_sending_the_document(store):
+    first = store.create(TRAINING_RUNS, {"id": "r1", "state": "pending", "n": 2, "keep": "me"})
+    patched = store.patch(TRAINING_RUNS, "r1", "r1", set_fields={"ttl": 3600, "state": "done"},
+                          increments={"n": 3, "fresh": 1})
+    assert patched.document[ETAG] != first.document[ETAG]
+    got = store.read(TRAINING_RUNS, "r1", "r1")
+    assert {key: got[key] for key in ("state", "n", "fresh", "keep", "ttl")} == \
+        {"state": "done", "n": 5, "fresh": 1, "keep": "me", "ttl": 3600}
+    assert got[ETAG] == patched.document[ETAG]
+
+
+def test_patch_of_a_missing_document_is_not_found_and_of_id_or_partition_key_is_refused(store):
+    with pytest.raises(NotFoundError):
+        store.patch(TRAINING_RUNS, "ghost", "ghost", set_fields={"ttl": 5})
+    store.create(ORDERS, order("u1", "o1", "2024-01-01T00:00:00.000Z"))
+    for fields in ({"id": "o2"}, {"userId": "u2"}, {"_etag": "x"}, {}):
+        with pytest.raises(ValueError):
+            store.patch(ORDERS, "o1", "u1", set_fields=fields)
+    assert store.read(ORDERS, "o1", "u1")["userId"] == "u1"
+
+
+def test_every_call_is_reported_with_its_kind(store):
+    from shared import store_calls
+    store.create(ORDERS, order("u1", "o1", "2024-01-01T00:00:00.000Z"))
+    with store_calls.recording() as calls:
+        store.read(ORDERS, "o1", "u1")
+        store.query(ORDERS, Query(partition_key="u1"))
+        store.query(ORDERS, Query(filters=(Filter("type", "=", "order"),)))
+        store.upsert(ORDERS, order("u1", "o2", "2024-01-02T00:00:00.000Z"))
+        store.patch(ORDERS, "o2", "u1", set_fields={"note": "x"})
+        list(store.scan(ORDERS, Query(partition_key="u1")))
+        with pytest.raises(NotFoundError):
+            store.read(ORDERS, "missing", "u1")
+    assert calls.summary() == [
+        ("read", ORDERS, store_calls.POINT_READ), ("query", ORDERS, store_calls.SINGLE_PARTITION_QUERY),
+        ("query", ORDERS, store_calls.CROSS_PARTITION_QUERY), ("upsert", ORDERS, store_calls.WRITE),
+        ("patch", ORDERS, store_calls.PATCH), ("scan", ORDERS, store_calls.SINGLE_PARTITION_QUERY),
+        ("read", ORDERS, store_calls.POINT_READ)]
+    first = calls.calls[0]
+    assert first.items == 1 and first.item_bytes > 50 and first.duration_ms >= 0
+    assert calls.calls[-1].items == 0

@@ -84,3 +84,19 @@ def test_writes_are_bulk_upserts():
     options = write_options({"spark.cosmos.container": "models"})
     assert options["spark.cosmos.write.strategy"] == "ItemOverwrite"
     assert options["spark.cosmos.write.bulk.enabled"] == "true"
+
+
+def test_training_takes_at_most_its_share_of_the_throughput():
+    options = cosmos_options(CosmosSettings(endpoint="https://a/", database="db", secret_scope="scope",
+                                            key_secret="key", throughput_share="0.25"), "userVectors", secret)
+    assert options["spark.cosmos.throughputControl.enabled"] == "true"
+    assert options["spark.cosmos.throughputControl.targetThroughputThreshold"] == "0.25"
+    assert options["spark.cosmos.throughputControl.globalControl.database"] == "db"
+    assert options["spark.cosmos.throughputControl.globalControl.container"] == "throughputControl"
+    assert options["spark.cosmos.throughputControl.name"]
+    off = cosmos_options(CosmosSettings(endpoint="https://a/", secret_scope="scope", key_secret="key",
+                                        throughput_share="0"), "orders", secret)
+    assert not any(name.startswith("spark.cosmos.throughputControl") for name in off)
+    with pytest.raises(ConfigError):
+        parse_args(["--io_mode=cosmos", "--cosmos_endpoint=https://a/", "--cosmos_database=db",
+                    "--cosmos_secret_scope=s", "--cosmos_key_secret=k", "--cosmos_throughput_share=1.5"])

@@ -57,6 +57,10 @@ class CosmosSettings:
     subscription_id: str = ""
     tenant_id: str = ""
     resource_group: str = ""
+    # Throughput control: the job never takes more than this share of the container's throughput ("0" = off),
+    # coordinated across executors through the named container (partition key /groupId, ttl on).
+    throughput_share: str = "0.3"
+    throughput_control_container: str = "throughputControl"
 
 
 @dataclass(frozen=True)
@@ -95,7 +99,15 @@ def parse_args(argv: list[str]) -> JobConfig:
                        io_mode=args["io_mode"], input_path=args["input_path"], output_path=args["output_path"],
                        model_ttl_seconds=_ttl(args["model_ttl_seconds"]), cosmos=cosmos)
     _check_io(config)
+    _throughput_share(cosmos.throughput_share)
     return config
+
+
+def _throughput_share(text: str) -> float:
+    share = _number("cosmos_throughput_share", text, float)
+    if not 0 <= share <= 1:
+        raise ConfigError("cosmos_throughput_share must be between 0 (off) and 1")
+    return share
 
 
 def new_version(now: datetime | None = None) -> str:

@@ -39,7 +39,7 @@ def cosmos_options(cosmos: CosmosSettings, container: str, secret: SecretReader)
     """Connector options for one container with the configured identity (names per the connector docs)."""
     options = {"spark.cosmos.accountEndpoint": cosmos.endpoint, "spark.cosmos.database": cosmos.database,
                "spark.cosmos.container": container, "spark.cosmos.auth.type": cosmos.auth_type,
-               "spark.cosmos.applicationName": "personalization-train-als"}
+               "spark.cosmos.applicationName": "personalization-train-als", **throughput_control(cosmos)}
     if cosmos.auth_type == "MasterKey":
         options["spark.cosmos.accountKey"] = secret(cosmos.secret_scope, cosmos.key_secret)
         return options
@@ -53,6 +53,19 @@ def cosmos_options(cosmos: CosmosSettings, container: str, secret: SecretReader)
     elif cosmos.client_id:  # a user-assigned managed identity
         options["spark.cosmos.auth.aad.clientId"] = cosmos.client_id
     return options
+
+
+def throughput_control(cosmos: CosmosSettings) -> dict[str, str]:
+    """The connector's global throughput control: the job's requests to a container stay under a share of
+    that container's provisioned throughput, so training never throttles the storefront. (Not supported on
+    serverless accounts, which take an absolute targetThroughput instead; set the share to 0 there.)"""
+    if float(cosmos.throughput_share) <= 0:
+        return {}
+    return {"spark.cosmos.throughputControl.enabled": "true",
+            "spark.cosmos.throughputControl.name": "personalization-training",
+            "spark.cosmos.throughputControl.targetThroughputThreshold": cosmos.throughput_share,
+            "spark.cosmos.throughputControl.globalControl.database": cosmos.database,
+            "spark.cosmos.throughputControl.globalControl.container": cosmos.throughput_control_container}
 
 
 def write_options(options: dict[str, str]) -> dict[str, str]:
