@@ -89,21 +89,14 @@ class ModelRegistry:
         return retired
 
     def stored_versions(self) -> list[dict]:
-        """Every stored model, newest first, as the operator sees it (one cross-partition query and a point read
-        per version: an operator's page, never a shopper's request)."""
+        """Every stored model, newest first, as the operator sees it (the one cross-partition query of the
+        manifests: an operator's page, never a shopper's request)."""
         active = self.active_version()
-        listed = []
-        for version in reversed(self.versions()):
-            try:
-                manifest = self.manifest(version)
-            except NotFoundError:
-                continue   # expired between the query and the read
-            listed.append({"modelVersion": version, "createdAt": manifest.get("createdAt"),
-                           "trainer": manifest.get("trainer"), "counts": manifest.get("counts"),
-                           "metrics": manifest.get("metrics"), "active": version == active,
-                           "retiring": manifest.get("ttl") is not None})
-        return listed
-
+        return [{"modelVersion": manifest["modelVersion"], "createdAt": manifest.get("createdAt"),
+                 "trainer": manifest.get("trainer"), "counts": manifest.get("counts"),
+                 "metrics": manifest.get("metrics"), "active": manifest["modelVersion"] == active,
+                 "retiring": manifest.get("ttl") is not None}
+                for manifest in reversed(self._manifests())]
 
 def _document_ids(manifest: dict) -> list[str]:
     shards = manifest["shards"]
