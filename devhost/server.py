@@ -119,7 +119,7 @@ class LocalHost:
         application = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=cors_middlewares(load_policy()))
         identity.add_routes(application.router)   # the development identity provider, when SHOPPER_AUTH=jwt asks
         # The storefront and dashboard pages, before the functions' catch-all route.
-        add_static_routes(application.router, lambda path: match(self.routes, "GET", path)[0] is not None)
+        add_static_routes(application.router, lambda path: match(self.routes, "GET", path)[0])
         application.router.add_route("*", "/{tail:.*}", self.handle)
         application.on_startup.append(self._start_background)
         application.on_cleanup.append(self._stop_background)

@@ -9,6 +9,8 @@ from typing import Callable
 
 from aiohttp import web
 
+from devhost.routing import ANONYMOUS, HttpRoute
+
 STOREFRONT_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "storefront")
 CONTENT_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".json": "application/json",
                  ".svg": "image/svg+xml", ".png": "image/png"}
@@ -21,14 +23,14 @@ OPTIONAL_FEATURES = {"trending": "/api/recommendations/trending",
                      "boughtTogether": "/api/products/P0001/bought-together"}
 
 
-def add_static_routes(router: web.UrlDispatcher, serves_get: Callable[[str], bool],
+def add_static_routes(router: web.UrlDispatcher, route_for_get: Callable[[str], HttpRoute | None],
                       root: str = STOREFRONT_DIR) -> None:
     """GET/HEAD routes for the pages and their assets; registered before the functions' catch-all route.
-    `serves_get(path)` tells whether the function app answers GET on that path."""
+    `route_for_get(path)` is the function route that answers GET on that path, if any."""
     for path, file in PAGES.items():
         router.add_get(path, _file_handler(os.path.join(root, file)))
     router.add_get("/manage", _redirect_to("/manage/"))
-    router.add_get("/config.json", _config_handler(os.path.join(root, "config.json"), serves_get))
+    router.add_get("/config.json", _config_handler(os.path.join(root, "config.json"), route_for_get))
     for folder in SERVED_FOLDERS:
         router.add_get(f"/{folder}/{{name:[A-Za-z0-9_.-]+}}", _folder_handler(os.path.join(root, folder)))
 
@@ -39,12 +41,17 @@ def _file_handler(path: str):
     return serve_file
 
 
-def _config_handler(path: str, serves_get: Callable[[str], bool]):
-    """The committed config.json, with `features` set from the routes this app really has."""
+def _config_handler(path: str, route_for_get: Callable[[str], HttpRoute | None]):
+    """The committed config.json, with `features` set from the routes this app really has: anonymous ones only,
+    since the pages hold no function key."""
+    def reachable(path: str) -> bool:
+        route = route_for_get(path)
+        return route is not None and route.auth_level == ANONYMOUS
+
     async def serve_config(_request: web.Request) -> web.StreamResponse:
         with open(path, encoding="utf-8") as handle:
             config = json.load(handle)
-        config["features"] = {name: serves_get(route) for name, route in OPTIONAL_FEATURES.items()}
+        config["features"] = {name: reachable(route) for name, route in OPTIONAL_FEATURES.items()}
         return web.json_response(config, headers={"Cache-Control": "no-cache"})
     return serve_config
 

@@ -45,8 +45,10 @@ export async function call(path, { method = "GET", body, auth = {}, sessionToken
   }
   if (!response.ok) {
     const error = data?.error ?? {};
-    throw new ApiError(response.status, error.code ?? "http_error", error.message ?? `HTTP ${response.status}`,
-      error.details ?? null);
+    const failure = new ApiError(response.status, error.code ?? "http_error",
+      error.message ?? `HTTP ${response.status}`, error.details ?? null);
+    failure.withToken = Boolean(auth.bearer);   // a 401 then means the shopper's token, not a missing key
+    throw failure;
   }
   return { data, headers: response.headers };
 }

@@ -35,9 +35,9 @@ const app = {
     app.cart.add(product);
     app.toast(`Added ${product.title || product.productId}`);
   },
-  // A shopper call failed: an expired or refused token signs the shopper out; anything else is shown.
+  // A call failed: a refused shopper token signs the shopper out; anything else is shown.
   failed(error) {
-    if (error instanceof ApiError && error.status === 401) {
+    if (error instanceof ApiError && error.status === 401 && error.withToken) {
       shopper.signOut();
       app.notice = "Your session has ended: please sign in again.";
       start();

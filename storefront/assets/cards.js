@@ -66,7 +66,8 @@ export function addButton(product, onAdd, size = "") {
 // A titled row of cards; `items` may be empty (a short note shows instead).
 export function shelf({ title, testId, items, onAdd, note, empty = "Nothing to show yet." }) {
   const section = el("section", { class: "shelf", "data-testid": testId },
-    el("div", { class: "shelf-head" }, el("h2", { text: title }), note ? el("span", { class: "note", text: note }) : null));
+    el("div", { class: "shelf-head" }, el("h2", { text: title }),
+      note ? el("span", { class: "note", text: note }) : null));
   const grid = el("div", { class: "grid" });
   if (items.length === 0) grid.append(el("p", { class: "empty", text: empty }));
   for (const item of items) grid.append(productCard(item, onAdd));

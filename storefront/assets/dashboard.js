@@ -87,7 +87,8 @@ function renderRuns(runs) {
     el("td", { class: "mono", title: run.id, text: shortId(run.id) }),
     el("td", {}, el("span", { class: `state ${run.state}`, text: run.state })),
     el("td", { text: run.reason ?? "—" }), el("td", { text: time(run.createdAt) }),
-    el("td", { text: seconds(run.createdAt, run.submittedAt) }), el("td", { text: seconds(run.createdAt, run.finishedAt) }),
+    el("td", { text: seconds(run.createdAt, run.submittedAt) }),
+    el("td", { text: seconds(run.createdAt, run.finishedAt) }),
     el("td", { class: "mono", text: run.modelVersion ?? "—" }),
     el("td", { class: "error-text", text: run.error ?? run.lastError ?? "" })));
   $("training-runs").replaceChildren(el("div", { class: "table-wrap" }, el("table", {},
