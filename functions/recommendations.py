@@ -15,8 +15,8 @@ bp = func.Blueprint()
 
 
 def _list_param(req: func.HttpRequest, name: str) -> tuple[str, ...]:
-    """Repeatable (?category=a&category=b) or comma-separated; the worker keeps only the last repeat, so
-    the local host and Azure both pass commas through intact."""
+    """Comma-separated, or repeated: the Functions host joins a repeated key's values with commas
+    (ASP.NET Core's StringValues.ToString()), and so does the local host."""
     raw = req.params.get(name)
     if not raw:
         return ()

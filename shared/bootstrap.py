@@ -70,7 +70,7 @@ def order_service():
 
 def health_service():
     from shared.services.health import HealthService
-    return _get("health_service", lambda: HealthService(store))
+    return _get("health_service", lambda: HealthService(store, model_cache))
 
 
 def model_registry():

@@ -16,7 +16,7 @@ from shared.domain.model_docs import FOLD_IN_OVERLAP_SECONDS, decode_vectors
 from shared.domain.ports import ORDERS, USER_VECTORS, DocumentStore, Filter, Query
 from shared.domain.ranking import top_k
 from shared.domain.validation import check_id, format_timestamp
-from shared.domain.weighting import SECONDS_PER_DAY, decay
+from shared.domain.weighting import SECONDS_PER_DAY, decay, folded_reference
 from shared.services.catalogue import Catalogue
 from shared.services.model_cache import LoadedModel, ModelCache
 
@@ -54,24 +54,33 @@ class RecommendationService:
         check_id(user_id, "userId")
         _check_k(k)
         model = self._models.current()
-        if model is None:
-            return self._response(user_id, [], None, "popular")
+        if model is None:   # no model yet, or a damaged one: its popularity list if readable (model_cache)
+            return self._response(user_id, self._models.fallback_popular()[:k], None, "popular")
         vector, bought = self._user_state(model, user_id, session_token)
         skipped = [model.index[pid] for pid in exclude if pid in model.index] + ([] if include_purchased else bought)
-        if vector is None:
-            skip_ids = set(exclude) | {model.product_ids[i] for i in skipped}
-            return self._response(user_id, self._popular(model, k, categories, skip_ids), model.version, "popular")
+        if vector is None or not vector.any() or not np.isfinite(vector).all():
+            # No vector, or one that says nothing (all zero: only products everyone buys; or not finite):
+            # popularity, as documented, rather than "personalized" scores of 0.
+            return self._popular_response(model, user_id, k, categories, exclude, skipped)
         excluded = np.asarray(skipped, dtype=np.int64)
         unavailable = self._catalogue.unavailable_indices(model.version, model.product_ids,
                                                           tuple(sorted(categories)))
         if unavailable is not None:
             excluded = np.concatenate([excluded, unavailable])
-        return _Ranking(model, user_id, k, vector, excluded)
+        return _Ranking(model, user_id, k, vector, excluded, categories, exclude, skipped)
 
     def _finish(self, plan: "_Ranking", scores: np.ndarray) -> dict:
         best = top_k(scores, plan.k, plan.excluded, overwrite=True)   # the scores are this request's own
-        items = list(zip([plan.model.product_ids[i] for i in best.tolist()], scores[best].tolist()))
+        chosen = scores[best]
+        if chosen.size and (not chosen.any() or not np.isfinite(chosen).all()):   # nothing to rank by
+            return self._popular_response(plan.model, plan.user_id, plan.k, plan.categories, plan.exclude,
+                                          plan.skipped)
+        items = list(zip([plan.model.product_ids[i] for i in best.tolist()], chosen.tolist()))
         return self._response(plan.user_id, items, plan.model.version, "personalized")
+
+    def _popular_response(self, model, user_id, k, categories, exclude, skipped) -> dict:
+        skip_ids = set(exclude) | {model.product_ids[i] for i in skipped}
+        return self._response(user_id, self._popular(model, k, categories, skip_ids), model.version, "popular")
 
     def _user_state(self, model: LoadedModel, user_id: str, session_token: str | None):
         """(vector or None for cold start, indices of products bought) from the user's vector document and
@@ -88,17 +97,20 @@ class RecommendationService:
         seen = set(doc["recentOrderIds"]) if doc else set()
         orders = [order for order in self._store.query(ORDERS, query, session_token=session_token).items
                   if order["id"] not in seen]
+        created = to_epoch_seconds([order["createdAt"] for order in orders]) if orders else []
+        # The user's reference time (shared.domain.weighting) with their new orders: the document's counts
+        # are relative to its decayReference and move with it.
+        doc_reference = _epoch(doc["decayReference"]) if doc is not None else float("-inf")
+        newest_new = float(np.max(created)) if len(created) else float("-inf")
+        reference = folded_reference(model.decay_reference_seconds, doc_reference, newest_new, model.half_life_days)
         raw: dict[int, float] = {}
         if doc is not None:
-            # The document may come from a newer model than the active one: bring its decayed counts to the
-            # active model's reference time, so old and new lines are weighed alike.
-            shift = _decay_shift(doc["decayReference"], model.decay_reference_seconds, model.half_life_days)
+            shift = float(decay((reference - doc_reference) / SECONDS_PER_DAY, model.half_life_days))
             raw = {model.index[pid]: value * shift for pid, value in doc["interactions"].items()
                    if pid in model.index}
-        created = to_epoch_seconds([order["createdAt"] for order in orders]) if orders else []
         lines = [(model.index[line["productId"]], when) for order, when in zip(orders, created)
                  for line in order["items"] if line["productId"] in model.index]
-        for index, value in decayed_counts(lines, model.decay_reference_seconds, model.half_life_days).items():
+        for index, value in decayed_counts(lines, reference, model.half_life_days).items():
             raw[index] = raw.get(index, 0.0) + value
         if not raw:
             return None, []
@@ -111,7 +123,7 @@ class RecommendationService:
     def popular(self, k: int = 10, categories: tuple[str, ...] = ()) -> dict:
         _check_k(k)
         model = self._models.current()
-        items = self._popular(model, k, categories, set()) if model else []
+        items = self._popular(model, k, categories, set()) if model else self._models.fallback_popular()[:k]
         return {"items": [self._item(pid, score) for pid, score in items],
                 "modelVersion": model.version if model else None, "generatedAt": _now()}
 
@@ -119,6 +131,8 @@ class RecommendationService:
         check_id(product_id, "productId")
         _check_k(k)
         model = self._models.current()
+        if model is None and self._models.problem:   # degraded: nothing to compare with, not "unknown product"
+            return {"productId": product_id, "items": [], "modelVersion": None, "generatedAt": _now()}
         if model is None or product_id not in model.index:
             raise NotFoundError(f"product {product_id!r} is not in the active model")
         mask = self._catalogue.unavailable_mask(model.version, model.product_ids, ())
@@ -150,17 +164,16 @@ class RecommendationService:
                 "modelVersion": version, "strategy": strategy, "generatedAt": _now()}
 
 
-# Both depend only on the user document's model version, so a handful of values serve every request.
+# Depends only on the user document's model version, so a handful of values serve every request.
 @functools.lru_cache(maxsize=64)
 def _fold_in_from(received_through: str) -> str:
     """The receivedAt after which orders may be missing from a user document (with a safety overlap)."""
     return from_epoch_seconds(to_epoch_seconds([received_through])[0] - FOLD_IN_OVERLAP_SECONDS)
 
 
-@functools.lru_cache(maxsize=64)
-def _decay_shift(doc_reference: str, model_reference_seconds: float, half_life_days: float) -> float:
-    return float(decay((model_reference_seconds - to_epoch_seconds([doc_reference])[0]) / SECONDS_PER_DAY,
-                       half_life_days))
+@functools.lru_cache(maxsize=1024)
+def _epoch(timestamp: str) -> float:
+    return float(to_epoch_seconds([timestamp])[0])
 
 
 @dataclass(frozen=True)
@@ -170,6 +183,9 @@ class _Ranking:
     k: int
     vector: np.ndarray
     excluded: np.ndarray
+    categories: tuple
+    exclude: tuple
+    skipped: list
 
 
 def _check_k(k: int) -> None:

@@ -28,8 +28,10 @@ class LocalHostProcess:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         # SHOPPER_AUTH=key unless a test asks otherwise: a local.settings.json copied by `make run` says jwt.
-        self.env = {**os.environ, "SQLITE_PATH": sqlite_path, "LOCAL_FUNCTION_KEY": FUNCTION_KEY,
-                    "LOCAL_ADMIN_KEY": ADMIN_KEY, "PYTHONUNBUFFERED": "1", "SHOPPER_AUTH": "key", **(extra_env or {})}
+        self.env = dict(os.environ, SQLITE_PATH=sqlite_path, LOCAL_FUNCTION_KEY=FUNCTION_KEY,
+                        LOCAL_ADMIN_KEY=ADMIN_KEY, PYTHONUNBUFFERED="1", SHOPPER_AUTH="key")
+        self.env.update(extra_env or {})   # a value of None removes the variable (e.g. a key left to generate)
+        self.env = {key: value for key, value in self.env.items() if value is not None}
         self.args = args
         self.cwd = cwd   # where local.settings.json and host.json are read from, as `func start` reads them
         self.process: subprocess.Popen | None = None
