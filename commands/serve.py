@@ -49,8 +49,7 @@ def run(args) -> int:
         print(f"Local functions host on http://{args.host}:{args.port} (store: {settings.store_backend} {where}; "
               f"{processes} worker process{'es' if processes > 1 else ''})")
         print("\n".join(host.describe()))
-        print("
-".join(keys.banner_lines()))
+        print("\n".join(keys.banner_lines()))
         print(f"Storefront:   http://{args.host}:{args.port}/   Operations dashboard: "
               f"http://{args.host}:{args.port}/manage/")
         if provider is not None:
