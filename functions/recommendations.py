@@ -2,6 +2,8 @@
 /api/recommendations/popular."""
 from __future__ import annotations
 
+import time
+
 import azure.functions as func
 
 from functions.http import (ensure_shopper_async, handles_errors, int_param, json_response,
@@ -36,12 +38,14 @@ def _bool_param(req: func.HttpRequest, name: str) -> bool:
 @handles_errors
 async def user_recommendations(req: func.HttpRequest) -> func.HttpResponse:
     # Async, so that it runs on the worker's event loop, where concurrent requests share one scoring pass.
+    started = time.perf_counter()
     user_id = route_param(req, "user_id")
     await ensure_shopper_async(req, user_id)
     result = await bootstrap.recommendation_service().for_user_async(
         user_id, k=int_param(req, "k", 10, 1, 100), categories=_list_param(req, "category"),
         exclude=_list_param(req, "exclude"), include_purchased=_bool_param(req, "includePurchased"),
         session_token=session_token(req))
+    bootstrap.live_metrics().recommendation_served(result["strategy"], time.perf_counter() - started)
     return json_response(result)
 
 
