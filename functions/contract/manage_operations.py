@@ -28,6 +28,12 @@ MANAGE_OPERATIONS: dict[str, dict[str, dict]] = {
                          tag="operations", body="ActivateModel", errors=("404", "412"),
                          responses={"200": ok("ModelPointer", "the new pointer")}),
     },
+    "/manage/models": {"get": operation(
+        "list_models", "The stored model versions, newest first (what a rollback can go to)", ADMIN,
+        tag="operations", responses={"200": ok("StoredModels", "stored models")})},
+    "/manage/metrics": {"get": operation(
+        "live_metrics", "Live figures of the process that answers", ADMIN, tag="operations",
+        responses={"200": ok("LiveMetrics", "orders per minute, recommendation latency and strategies")})},
     "/manage/users/{user_id}": {"delete": operation(
         "manage_delete_user", "Delete a shopper's orders and vector (idempotent)", ADMIN, tag="users",
         parameters=(USER_ID,), responses={"200": ok("UserDeletion", "what was deleted")})},

@@ -203,6 +203,35 @@ SCHEMAS: dict[str, dict] = {
             "userVector": nullable({"type": "object"}), "erasure": nullable({"type": "object"}),
         },
     },
+    "StoredModels": {
+        "type": "object", "required": ["items"],
+        "properties": {"items": {"type": "array", "items": {
+            "type": "object", "required": ["modelVersion", "active", "retiring"],
+            "properties": {"modelVersion": {"type": "string"}, "createdAt": nullable(TIMESTAMP),
+                           "trainer": nullable({"type": "string"}), "counts": nullable({"type": "object"}),
+                           "metrics": nullable({"type": "object"}), "active": {"type": "boolean"},
+                           "retiring": {"type": "boolean"}}}}},
+    },
+    "LiveMetrics": {
+        "type": "object", "required": ["process", "since", "generatedAt", "windowSeconds", "ordersPerMinute",
+                                       "recommendations"],
+        "description": "the figures of the one process that answered",
+        "properties": {
+            "process": {"type": "integer"}, "since": TIMESTAMP, "generatedAt": TIMESTAMP,
+            "windowSeconds": {"type": "integer"},
+            "ordersPerMinute": {"type": "array", "items": {
+                "type": "object", "required": ["minute", "orders"],
+                "properties": {"minute": TIMESTAMP, "orders": {"type": "integer", "minimum": 0}}}},
+            "recommendations": {
+                "type": "object", "required": ["windowSeconds", "count", "latencyMs", "strategies"],
+                "properties": {"windowSeconds": {"type": "integer"}, "count": {"type": "integer", "minimum": 0},
+                               "latencyMs": {"type": "object",
+                                             "properties": {"p50": nullable({"type": "number"}),
+                                                            "p99": nullable({"type": "number"})}},
+                               "strategies": {"type": "object",
+                                              "additionalProperties": {"type": "integer"}}}},
+        },
+    },
     "ModelPointer": {
         "type": "object", "required": ["activeVersion", "previousVersion", "activatedAt"],
         "properties": {"activeVersion": {"type": "string"}, "previousVersion": nullable({"type": "string"}),
