@@ -47,11 +47,12 @@ def train_model(store: DocumentStore, version: str, params: TrainingParams, thre
     read_done = time.perf_counter()
     user_factors, item_factors = fit_als(weights, params, threads)
     fit_done = time.perf_counter()
-    docs = model_documents(version, data, item_factors, params)
+    # Every document is measured before it is written: one Cosmos DB would refuse fails the run, not the write.
+    docs = [model_docs.check_size(doc) for doc in model_documents(version, data, item_factors, params)]
     store.upsert_many(MODELS, docs)
     batch = []
     for doc in user_documents(version, data, user_factors):
-        batch.append(doc)
+        batch.append(model_docs.check_size(doc))
         if len(batch) >= USER_BATCH:
             store.upsert_many(USER_VECTORS, batch)
             batch = []
@@ -62,7 +63,7 @@ def train_model(store: DocumentStore, version: str, params: TrainingParams, thre
     timings = {"read": read_done - started, "fit": fit_done - read_done, "write": finished - fit_done,
                "total": finished - started}
     doc = manifest(version, data, params, "local", FOLD_IN, mean_row_sum, shards, timings)
-    store.upsert(MODELS, doc)  # last: a model without its manifest is never read
+    store.upsert(MODELS, model_docs.check_size(doc))  # last: a model without its manifest is never read
     return doc
 
 

@@ -9,6 +9,8 @@ userVectors/<user>: the user's vector and the decayed interaction counts serving
 from __future__ import annotations
 
 import base64
+import json
+import math
 import re
 from typing import Iterable, Iterator
 
@@ -18,9 +20,11 @@ SCHEMA_VERSION = 1
 ACTIVE_POINTER_ID = "active"
 MANIFEST_ID = "manifest"
 POPULARITY_ID = "popularity"
-PRODUCT_SHARD_SIZE = 2000      # 64 float32 factors: ~0.7 MB of base64 per shard, well under 2 MB
-SIMILAR_SHARD_SIZE = 1000
-MAX_DOCUMENT_BYTES = 2 * 1024 * 1024
+# Cosmos DB refuses an item over 2 MB of JSON (UTF-8) and a request over 2 MB. We refuse any document over
+# 2,000,000 bytes before it is written, measured as the SDK sends it (compact, non-ASCII escaped: never fewer
+# bytes than UTF-8), and pack shards to 1.8 MB: room for the system properties Cosmos adds and a ttl.
+MAX_DOCUMENT_BYTES = 2_000_000
+SHARD_TARGET_BYTES = 1_800_000
 # Orders received this long before a model's cutoff are checked by id, so that an order written while the
 # trainer was reading is neither lost nor counted twice by fold-in.
 FOLD_IN_OVERLAP_SECONDS = 120
@@ -39,21 +43,67 @@ def shard_id(kind: str, index: int) -> str:
     return f"{kind}-{index:05d}"
 
 
+def json_bytes(value) -> int:
+    """Bytes of `value` as JSON the way the Cosmos SDK sends it (compact separators, non-ASCII escaped)."""
+    return len(json.dumps(value, separators=(",", ":")))
+
+
+def check_size(doc: dict) -> dict:
+    """Raise ValueError for a document Cosmos DB would refuse; both trainers call this before every write."""
+    if doc.get("type") == "userVector" and _user_vector_bound(doc) <= MAX_DOCUMENT_BYTES:
+        return doc  # the usual case, without serializing a million small documents
+    size = json_bytes(doc)
+    if size > MAX_DOCUMENT_BYTES:
+        raise ValueError(f"{doc.get('type')} {doc.get('id')!r} is {size:,} bytes of JSON, over the "
+                         f"{MAX_DOCUMENT_BYTES:,}-byte limit of one Cosmos DB item")
+    return doc
+
+
+def _user_vector_bound(doc: dict) -> int:
+    """An upper bound of json_bytes(doc) for a userVector document: a character escapes to at most 12 bytes, a
+    float to at most 24; 500 bytes cover the field names, version, timestamps and a ttl."""
+    interactions, recent = doc["interactions"], doc["recentOrderIds"]
+    chars = 2 * len(doc["id"]) + sum(map(len, interactions)) + sum(map(len, recent))
+    return 12 * chars + 30 * len(interactions) + 4 * len(recent) + len(doc["vector"]) + 500
+
+
+def pack(costs: Iterable[int], budget: int) -> list[tuple[int, int]]:
+    """Split items with these byte costs into consecutive [start, end) runs of at most `budget` bytes each
+    (an item larger than the budget gets a run of its own, and check_size then refuses it)."""
+    runs, start, used, count = [], 0, 0, 0
+    for count, cost in enumerate(costs, 1):
+        if used and used + cost > budget:
+            runs.append((start, count - 1))
+            start, used = count - 1, 0
+        used += cost
+    if count > start:
+        runs.append((start, count))
+    return runs
+
+
 def product_shards(version: str, product_ids: list[str], vectors: np.ndarray, item_idf: np.ndarray,
-                   size: int = PRODUCT_SHARD_SIZE) -> Iterator[dict]:
-    for index, start in enumerate(range(0, len(product_ids), size)):
-        end = start + size
+                   budget: int = SHARD_TARGET_BYTES) -> Iterator[dict]:
+    """Product vectors in shards of at most `budget` bytes, whatever the factors and the id lengths."""
+    idf = [round(float(value), 6) for value in item_idf]
+    vector_bytes = math.ceil(vectors.shape[1] * 16 / 3) if len(product_ids) else 0  # 4 bytes -> 4/3 of base64
+    costs = (json_bytes(pid) + json_bytes(value) + vector_bytes + 2 for pid, value in zip(product_ids, idf))
+    skeleton = json_bytes({"id": shard_id("products", 0), "modelVersion": version, "type": "productShard",
+                           "index": 99999, "start": 10 ** 9, "productIds": [], "vectors": "====", "idf": []})
+    for index, (start, end) in enumerate(pack(costs, budget - skeleton)):
         yield {"id": shard_id("products", index), "modelVersion": version, "type": "productShard",
-               "index": index, "start": start, "productIds": product_ids[start:end],
-               "vectors": encode_vectors(vectors[start:end]),
-               "idf": [round(float(value), 6) for value in item_idf[start:end]]}
+               "index": index, "start": start, "productIds": list(product_ids[start:end]),
+               "vectors": encode_vectors(vectors[start:end]), "idf": idf[start:end]}
 
 
-def similar_shards(version: str, similar: dict[str, list[list]], size: int = SIMILAR_SHARD_SIZE) -> Iterator[dict]:
+def similar_shards(version: str, similar: dict[str, list[list]], budget: int = SHARD_TARGET_BYTES) -> Iterator[dict]:
+    """Similar-product lists, keys sorted, in shards of at most `budget` bytes."""
     keys = sorted(similar)
-    for index, start in enumerate(range(0, len(keys), size)):
+    costs = (json_bytes(key) + json_bytes(similar[key]) + 2 for key in keys)
+    skeleton = json_bytes({"id": shard_id("similar", 0), "modelVersion": version, "type": "similarShard",
+                           "index": 99999, "items": {}})
+    for index, (start, end) in enumerate(pack(costs, budget - skeleton)):
         yield {"id": shard_id("similar", index), "modelVersion": version, "type": "similarShard", "index": index,
-               "items": {key: similar[key] for key in keys[start:start + size]}}
+               "items": {key: similar[key] for key in keys[start:end]}}
 
 
 def popularity_doc(version: str, items: Iterable[tuple[str, float]]) -> dict:
@@ -132,8 +182,7 @@ def validate(doc: dict, factors: int | None = None) -> None:
     elif kind == "userVector" and factors is not None:
         if decode_vectors(doc["vector"], factors).shape != (1, factors):
             raise ValueError(f"userVector {doc['id']}: vector has the wrong length")
-    if len(str(doc)) > MAX_DOCUMENT_BYTES:
-        raise ValueError(f"{kind} {doc['id']} is larger than the 2 MB item limit")
+    check_size(doc)
 
 
 def _validate_manifest(doc: dict) -> None:

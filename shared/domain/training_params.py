@@ -7,6 +7,11 @@ from dataclasses import asdict, dataclass, fields, replace
 
 from shared.domain.errors import ValidationError
 
+# The recommendation API serves at most 100 items, and these bounds keep every model document under Cosmos DB's
+# 2 MB item limit even with 128-character ids (shared.domain.model_docs): the popularity list is one document.
+MAX_SIMILAR_K = 100
+MAX_POPULAR_K = 1000
+
 
 @dataclass(frozen=True)
 class TrainingParams:
@@ -50,3 +55,7 @@ class TrainingParams:
                 raise ValidationError(f"{name} must be positive", {"field": name})
         if not 0 <= self.bm25_b <= 1:
             raise ValidationError("bm25_b must be between 0 and 1", {"field": "bm25_b"})
+        if not 0 <= self.similar_k <= MAX_SIMILAR_K:
+            raise ValidationError(f"similar_k must be between 0 and {MAX_SIMILAR_K}", {"field": "similar_k"})
+        if not 0 <= self.popular_k <= MAX_POPULAR_K:
+            raise ValidationError(f"popular_k must be between 0 and {MAX_POPULAR_K}", {"field": "popular_k"})

@@ -428,6 +428,8 @@ def test_post_training_runs_with_the_same_idempotency_key_returns_the_same_reque
     ([], {}),
     ({"extra": 1}, {}),
     ({"params": {"factors": 0}}, {}),
+    ({"params": {"similar_k": 101}}, {}),     # bounds that keep model documents under Cosmos DB's 2 MB
+    ({"params": {"popular_k": 1001}}, {}),
     ({"params": {"factors": "8"}}, {}),
     ({"params": {"nope": 1}}, {}),
     ({"params": 5}, {}),

@@ -18,7 +18,9 @@ def secret(scope, key):
 
 
 @pytest.mark.parametrize("argv", [["--factors=abc"], ["--factors=1.5"], ["--iterations=0"], ["--bm25_b=2"],
-                                  ["--alpha=-1"], ["--model_version=not-a-version"], ["--model_ttl_seconds=-5"]])
+                                  ["--alpha=-1"], ["--model_version=not-a-version"], ["--model_ttl_seconds=-5"],
+                                  ["--similar_k=101"], ["--popular_k=1001"], ["--similar_k=-1"], ["--factors=513"],
+                                  ["--checkpoint_dir=dbfs:/tmp/checkpoints"], ["--checkpoint_dir=/dbfs/tmp/x"]])
 def test_bad_values_are_rejected(argv):
     with pytest.raises(ConfigError):
         parse_args(FILES + argv)
@@ -38,6 +40,12 @@ def test_numbers_arrive_as_strings_and_keep_their_types():
     assert config.params.regularization == 1.0 and isinstance(config.params.regularization, float)
     assert config.params.seed == 7 and config.model_ttl_seconds == 600
     assert parse_args(FILES + ["--model_ttl_seconds="]).model_ttl_seconds is None
+
+
+def test_checkpoint_dir_is_a_parameter_and_empty_by_default():
+    assert parse_args(FILES).checkpoint_dir == ""
+    config = parse_args(FILES + ["--checkpoint_dir=/Volumes/main/personalization/checkpoints/"])
+    assert config.checkpoint_dir == "/Volumes/main/personalization/checkpoints"
 
 
 def test_cosmos_mode_needs_the_settings_of_its_identity():

@@ -5,38 +5,60 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from shared.domain import model_docs
+from shared.domain import model_docs, training_params
 from shared.domain.training import job_parameters
 from shared.domain.training_params import TrainingParams
 from shared.domain.validation import format_timestamp, parse_timestamp
 from tests.jobs import conftest  # noqa: F401  (puts databricks_jobs/src on sys.path)
+from tests.jobs.wide_orders import long_id
 
-from als_job import documents  # noqa: E402
+from als_job import config, documents  # noqa: E402
 from als_job.config import TRAINING_DEFAULTS, parse_args  # noqa: E402
 
 VERSION = "20240101T120000Z-ab12cd34"
 
 
 def test_constants_match_model_docs():
-    for name in ("SCHEMA_VERSION", "MANIFEST_ID", "POPULARITY_ID", "PRODUCT_SHARD_SIZE", "SIMILAR_SHARD_SIZE",
+    for name in ("SCHEMA_VERSION", "MANIFEST_ID", "POPULARITY_ID", "MAX_DOCUMENT_BYTES", "SHARD_TARGET_BYTES",
                  "FOLD_IN_OVERLAP_SECONDS"):
         assert getattr(documents, name) == getattr(model_docs, name), name
+    assert (config.MAX_SIMILAR_K, config.MAX_POPULAR_K) == (training_params.MAX_SIMILAR_K,
+                                                            training_params.MAX_POPULAR_K)
 
 
 def test_document_builders_match_model_docs():
     rng = np.random.default_rng(3)
     ids = [f"p{i}" for i in range(5)]
     vectors, idf = rng.normal(size=(5, 4)).astype(np.float32), rng.random(5)
-    assert (list(documents.product_shards(VERSION, ids, vectors, idf, size=2))
-            == list(model_docs.product_shards(VERSION, ids, vectors, idf, size=2)))
+    for budget in (200, 10_000):
+        job_shards = list(documents.product_shards(VERSION, ids, vectors, idf, budget=budget))
+        assert job_shards == list(model_docs.product_shards(VERSION, ids, vectors, idf, budget=budget))
+    assert len(job_shards) == 1 and len(list(documents.product_shards(VERSION, ids, vectors, idf, budget=200))) > 1
     similar = {"b": [["a", 0.5]], "a": [["b", 0.5], ["c", 0.25]], "c": []}
-    assert list(documents.similar_shards(VERSION, similar, 2)) == list(model_docs.similar_shards(VERSION, similar, 2))
+    for budget in (80, 10_000):
+        assert (list(documents.similar_shards(VERSION, similar, budget))
+                == list(model_docs.similar_shards(VERSION, similar, budget)))
     assert documents.popularity_doc(VERSION, [("a", 3), ("b", 1)]) == model_docs.popularity_doc(VERSION,
                                                                                              [("a", 3), ("b", 1)])
     args = (VERSION, "u1", vectors[0], {"p1": 0.1234567}, "2024-01-01T00:00:00.000Z", "2024-01-02T00:00:00.000Z",
             ["o1"])
     assert documents.user_vector_doc(*args) == model_docs.user_vector_doc(*args)
     assert documents.encode_vectors(vectors) == model_docs.encode_vectors(vectors)
+
+
+def test_sizing_matches_model_docs_at_512_factors_with_the_longest_ids():
+    ids = [long_id("p", n) for n in range(1200)]
+    rng = np.random.default_rng(5)
+    vectors, idf = rng.normal(size=(len(ids), 512)).astype(np.float32), rng.random(len(ids))
+    job_shards = list(documents.product_shards(VERSION, ids, vectors, idf))
+    assert job_shards == list(model_docs.product_shards(VERSION, ids, vectors, idf)) and len(job_shards) >= 2
+    assert all(documents.json_bytes(doc) <= documents.SHARD_TARGET_BYTES for doc in job_shards)
+    costs = [3, 30, 4, 4, 4]
+    assert documents.pack(costs, 8) == model_docs.pack(costs, 8) == [(0, 1), (1, 2), (2, 4), (4, 5)]
+    (whole,) = documents.product_shards(VERSION, ids, vectors, idf, budget=10 ** 9)
+    for check in (documents.check_size, model_docs.check_size):
+        with pytest.raises(ValueError, match="over the 2,000,000-byte limit"):
+            check(whole)
 
 
 def test_timestamps_use_the_fixed_width_form():

@@ -20,6 +20,9 @@ TRAINING_DEFAULTS = {
     "factors": 64, "iterations": 15, "regularization": 0.5, "alpha": 1.0, "bm25_k1": 100.0, "bm25_b": 0.8,
     "half_life_days": 30.0, "similar_k": 20, "popular_k": 1000, "seed": 42,
 }
+# The bounds of shared.domain.training_params: they keep every model document under Cosmos DB's 2 MB.
+MAX_SIMILAR_K = 100
+MAX_POPULAR_K = 1000
 IO_MODES = ("cosmos", "files")
 AUTH_TYPES = ("MasterKey", "ServicePrincipal", "ManagedIdentity")
 _VERSION = re.compile(r"^[0-9]{8}T[0-9]{6}Z-[a-z0-9]{4,16}$")
@@ -71,6 +74,7 @@ class JobConfig:
     input_path: str = ""
     output_path: str = ""
     model_ttl_seconds: int | None = None
+    checkpoint_dir: str = ""        # ALS checkpoints; a Unity Catalog volume on Databricks, a temp dir locally
     cosmos: CosmosSettings = CosmosSettings()
 
 
@@ -88,6 +92,7 @@ def parse_args(argv: list[str]) -> JobConfig:
     parser.add_argument("--input_path", default="")
     parser.add_argument("--output_path", default="")
     parser.add_argument("--model_ttl_seconds", default="")
+    parser.add_argument("--checkpoint_dir", default="")
     for name, attribute in _COSMOS_ARGS.items():
         parser.add_argument(f"--{name}", default=getattr(CosmosSettings(), attribute))
     args = vars(parser.parse_args(argv))
@@ -97,7 +102,8 @@ def parse_args(argv: list[str]) -> JobConfig:
     cosmos = CosmosSettings(**{attribute: args[name].strip() for name, attribute in _COSMOS_ARGS.items()})
     config = JobConfig(model_version=args["model_version"].strip() or new_version(), params=params,
                        io_mode=args["io_mode"], input_path=args["input_path"], output_path=args["output_path"],
-                       model_ttl_seconds=_ttl(args["model_ttl_seconds"]), cosmos=cosmos)
+                       model_ttl_seconds=_ttl(args["model_ttl_seconds"]),
+                       checkpoint_dir=_checkpoint_dir(args["checkpoint_dir"]), cosmos=cosmos)
     _check_io(config)
     _throughput_share(cosmos.throughput_share)
     return config
@@ -139,8 +145,18 @@ def _check(params: TrainingParams) -> None:
             raise ConfigError(f"{name} must be positive")
     if not 0 <= params.bm25_b <= 1:
         raise ConfigError("bm25_b must be between 0 and 1")
-    if params.similar_k < 0 or params.popular_k < 0:
-        raise ConfigError("similar_k and popular_k must not be negative")
+    if not 0 <= params.similar_k <= MAX_SIMILAR_K:
+        raise ConfigError(f"similar_k must be between 0 and {MAX_SIMILAR_K}")
+    if not 0 <= params.popular_k <= MAX_POPULAR_K:
+        raise ConfigError(f"popular_k must be between 0 and {MAX_POPULAR_K}")
+
+
+def _checkpoint_dir(text: str) -> str:
+    """DBFS root and mounts are deprecated and disabled on new workspaces: checkpoints go to a volume."""
+    path = text.strip().rstrip("/")
+    if path.lower().startswith(("dbfs:", "/dbfs")):
+        raise ConfigError(f"checkpoint_dir {text!r} is on DBFS; use a Unity Catalog volume (/Volumes/...)")
+    return path
 
 
 def _ttl(text: str) -> int | None:

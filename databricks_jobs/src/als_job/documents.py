@@ -6,6 +6,8 @@ userVectors/<userId>: one document per user with the decayed interaction counts 
 from __future__ import annotations
 
 import base64
+import json
+import math
 from datetime import datetime, timezone
 from typing import Iterable, Iterator
 
@@ -14,8 +16,10 @@ import numpy as np
 SCHEMA_VERSION = 1
 MANIFEST_ID = "manifest"
 POPULARITY_ID = "popularity"
-PRODUCT_SHARD_SIZE = 2000
-SIMILAR_SHARD_SIZE = 1000
+# Cosmos DB's item limit is 2 MB of JSON: refuse a document over 2,000,000 bytes before writing it, and pack
+# shards to 1.8 MB, leaving room for the properties Cosmos adds and the ttl (with_ttl adds it after packing).
+MAX_DOCUMENT_BYTES = 2_000_000
+SHARD_TARGET_BYTES = 1_800_000
 FOLD_IN_OVERLAP_SECONDS = 120
 # Spark MLlib's implicit ALS: confidence 1 + alpha * w, regParam scaled by the user's count of ratings > 0.
 SPARK_FOLD_IN = {"confidenceOffset": 1, "regularizationScaling": "count"}
@@ -36,21 +40,57 @@ def shard_id(kind: str, index: int) -> str:
     return f"{kind}-{index:05d}"
 
 
+def json_bytes(value) -> int:
+    """Bytes of `value` as compact JSON with non-ASCII escaped: what the job writes, never less than UTF-8."""
+    return len(json.dumps(value, separators=(",", ":")))
+
+
+def check_size(doc: dict) -> dict:
+    """Raise ValueError for a document Cosmos DB would refuse; called on every document before it is written."""
+    size = json_bytes(doc)
+    if size > MAX_DOCUMENT_BYTES:
+        raise ValueError(f"{doc.get('type')} {doc.get('id')!r} is {size:,} bytes of JSON, over the "
+                         f"{MAX_DOCUMENT_BYTES:,}-byte limit of one Cosmos DB item")
+    return doc
+
+
+def pack(costs: Iterable[int], budget: int) -> list[tuple[int, int]]:
+    """Consecutive [start, end) runs of items whose byte costs add up to at most `budget` (an item larger than
+    the budget gets a run of its own, and check_size then refuses it)."""
+    runs, start, used, count = [], 0, 0, 0
+    for count, cost in enumerate(costs, 1):
+        if used and used + cost > budget:
+            runs.append((start, count - 1))
+            start, used = count - 1, 0
+        used += cost
+    if count > start:
+        runs.append((start, count))
+    return runs
+
+
 def product_shards(version: str, product_ids: list[str], vectors: np.ndarray, item_idf: np.ndarray,
-                   size: int = PRODUCT_SHARD_SIZE) -> Iterator[dict]:
-    for index, start in enumerate(range(0, len(product_ids), size)):
-        end = start + size
+                   budget: int = SHARD_TARGET_BYTES) -> Iterator[dict]:
+    """Product vectors in shards of at most `budget` bytes, whatever the factors and the id lengths."""
+    idf = [round(float(value), 6) for value in item_idf]
+    vector_bytes = math.ceil(vectors.shape[1] * 16 / 3) if len(product_ids) else 0  # base64 of 4-byte floats
+    costs = (json_bytes(pid) + json_bytes(value) + vector_bytes + 2 for pid, value in zip(product_ids, idf))
+    skeleton = json_bytes({"id": shard_id("products", 0), "modelVersion": version, "type": "productShard",
+                           "index": 99999, "start": 10 ** 9, "productIds": [], "vectors": "====", "idf": []})
+    for index, (start, end) in enumerate(pack(costs, budget - skeleton)):
         yield {"id": shard_id("products", index), "modelVersion": version, "type": "productShard",
                "index": index, "start": start, "productIds": list(product_ids[start:end]),
-               "vectors": encode_vectors(vectors[start:end]),
-               "idf": [round(float(value), 6) for value in item_idf[start:end]]}
+               "vectors": encode_vectors(vectors[start:end]), "idf": idf[start:end]}
 
 
-def similar_shards(version: str, similar: dict[str, list[list]], size: int = SIMILAR_SHARD_SIZE) -> Iterator[dict]:
+def similar_shards(version: str, similar: dict[str, list[list]], budget: int = SHARD_TARGET_BYTES) -> Iterator[dict]:
+    """Similar-product lists, keys sorted, in shards of at most `budget` bytes."""
     keys = sorted(similar)
-    for index, start in enumerate(range(0, len(keys), size)):
+    costs = (json_bytes(key) + json_bytes(similar[key]) + 2 for key in keys)
+    skeleton = json_bytes({"id": shard_id("similar", 0), "modelVersion": version, "type": "similarShard",
+                           "index": 99999, "items": {}})
+    for index, (start, end) in enumerate(pack(costs, budget - skeleton)):
         yield {"id": shard_id("similar", index), "modelVersion": version, "type": "similarShard", "index": index,
-               "items": {key: similar[key] for key in keys[start:start + size]}}
+               "items": {key: similar[key] for key in keys[start:end]}}
 
 
 def popularity_doc(version: str, items: Iterable[tuple[str, float]]) -> dict:

@@ -30,7 +30,7 @@ def index_ids(weighted: DataFrame) -> tuple[DataFrame, list[str]]:
     return indexed, product_ids
 
 
-def fit(indexed: DataFrame, params) -> ALSModel:
+def fit(indexed: DataFrame, params, checkpoint_dir: str = "") -> ALSModel:
     """Implicit ALS on rating = BM25 weight. Zero weights stay in: their products still get (zero) vectors."""
     # No more blocks than cores: on one machine ALS's default of 10 blocks is mostly task overhead.
     blocks = max(1, min(10, indexed.sparkSession.sparkContext.defaultParallelism))
@@ -38,18 +38,22 @@ def fit(indexed: DataFrame, params) -> ALSModel:
               maxIter=params.iterations, regParam=params.regularization, alpha=params.alpha, seed=params.seed,
               coldStartStrategy="drop", nonnegative=False, numUserBlocks=blocks, numItemBlocks=blocks)
     ratings = indexed.select("u", "i", F.col("weight").cast("float").alias("rating"))
-    _ensure_checkpoint_dir(indexed.sparkSession.sparkContext)
+    _ensure_checkpoint_dir(indexed.sparkSession.sparkContext, checkpoint_dir)
     return als.fit(ratings)
 
 
-def _ensure_checkpoint_dir(context) -> None:
+def _ensure_checkpoint_dir(context, checkpoint_dir: str) -> None:
     """ALS cuts its lineage every checkpointInterval (10) iterations, but only with a checkpoint directory;
-    without one, 10 or more iterations overflow the JVM stack when the plan is serialized."""
-    if context.getCheckpointDir():
+    without one, 10 or more iterations overflow the JVM stack when the plan is serialized. On a cluster the
+    directory is the job parameter checkpoint_dir (a Unity Catalog volume); on one machine, a temp dir."""
+    if checkpoint_dir:
+        context.setCheckpointDir(checkpoint_dir)
+    elif context.getCheckpointDir():
         return
-    local = context.master.startswith("local")
-    context.setCheckpointDir(tempfile.mkdtemp(prefix="als-checkpoints-") if local else
-                             "dbfs:/tmp/train_als/checkpoints")
+    elif context.master.startswith("local"):
+        context.setCheckpointDir(tempfile.mkdtemp(prefix="als-checkpoints-"))
+    else:
+        raise ValueError("checkpoint_dir is empty: set the job parameter to a volume (/Volumes/...)")
 
 
 def item_matrix(model: ALSModel, products: int, rank: int) -> np.ndarray:

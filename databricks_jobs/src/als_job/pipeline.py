@@ -48,7 +48,8 @@ def train(orders: DataFrame, config: JobConfig, sink, models: str = "models",
     product_rows = {row["productId"]: row for row in products.collect()}
     clock.lap("weighting")
 
-    model = fit(indexed, params)
+    # One directory per run: a retried or concurrent run never reads another run's checkpoint files.
+    model = fit(indexed, params, f"{config.checkpoint_dir}/{version}" if config.checkpoint_dir else "")
     vectors = item_matrix(model, len(product_ids), params.factors)
     clock.lap("fit")
 
@@ -59,7 +60,9 @@ def train(orders: DataFrame, config: JobConfig, sink, models: str = "models",
     similar_docs = list(docs.similar_shards(version, similar))
     popularity = docs.popularity_doc(version, [(row["productId"], row["buyers"])
                                                for row in by_buyers[:params.popular_k]])
-    sink.write(models, docs.with_ttl(shard_docs + similar_docs + [popularity], config.model_ttl_seconds))
+    # Measured before anything is written (with the ttl): a document Cosmos DB would refuse fails the run here.
+    model_documents = docs.with_ttl(shard_docs + similar_docs + [popularity], config.model_ttl_seconds)
+    sink.write(models, [docs.check_size(doc) for doc in model_documents])
     clock.lap("models")
 
     recent = recent_order_ids(lines, cut["received_us"], docs.FOLD_IN_OVERLAP_SECONDS)
@@ -77,7 +80,7 @@ def train(orders: DataFrame, config: JobConfig, sink, models: str = "models",
         created_at=docs.format_micros(int(datetime.now(timezone.utc).timestamp() * 1_000_000)),
         ttl_seconds=config.model_ttl_seconds)
     # Last: readers treat a model version without a manifest as incomplete.
-    sink.write(models, [manifest])
+    sink.write(models, [docs.check_size(manifest)])
     for frame in (lines, indexed):
         frame.unpersist()
     log.info("model %s: %d users, %d products", version, stats["users"], len(product_ids))

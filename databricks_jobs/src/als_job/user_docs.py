@@ -8,7 +8,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType
 
-from als_job.documents import user_vector_doc
+from als_job.documents import MAX_DOCUMENT_BYTES, user_vector_doc
 
 RAW_JSON = "_rawBody"   # the Cosmos connector writes a row holding only this string column as the document
 
@@ -34,7 +34,11 @@ def user_documents(factors: DataFrame, counts: DataFrame, recent: DataFrame, ver
     def build(user_id, features, interactions, recent_ids):
         doc = user_vector_doc(version, user_id, features, {row[0]: row[1] for row in interactions},
                               decay_reference, received_through, list(recent_ids or []))
-        return json.dumps(doc, separators=(",", ":"))
+        text = json.dumps(doc, separators=(",", ":"))
+        if len(text) > MAX_DOCUMENT_BYTES:  # the task fails, so the run fails before the manifest is written
+            raise ValueError(f"userVector {user_id!r} is {len(text):,} bytes of JSON, over the "
+                             f"{MAX_DOCUMENT_BYTES:,}-byte limit of one Cosmos DB item")
+        return text
 
     ship_package_by_value()
     # A plain Python UDF: Arrow would need pandas and pyarrow on the cluster for no gain on one string per row.
