@@ -88,6 +88,11 @@ def catalogue():
     return _get("catalogue", lambda: Catalogue(store()))
 
 
+def rule_book():
+    from shared.services.rules import RuleBook
+    return _get("rule_book", lambda: RuleBook(store(), settings().rules_refresh_seconds))
+
+
 def recommendation_service():
     from shared.services.recommendations import RecommendationService
 
@@ -95,7 +100,7 @@ def recommendation_service():
         # Scoring runs in one thread per process beside the request threads; BLAS threads would only fight them.
         from threadpoolctl import threadpool_limits
         threadpool_limits(1, "blas")
-        return RecommendationService(store(), model_cache(), catalogue())
+        return RecommendationService(store(), model_cache(), catalogue(), rule_book())
     return _get("recommendation_service", build)
 
 

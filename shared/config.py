@@ -56,6 +56,7 @@ class Settings:
     reconcile_schedule: str = _setting("RECONCILE_SCHEDULE", "*/10 * * * * *")
     model_ttl_seconds: int = _setting("MODEL_TTL_SECONDS", 7 * 86400, low=0)
     model_refresh_seconds: float = _setting("MODEL_REFRESH_SECONDS", 5.0, low=0)
+    rules_refresh_seconds: float = _setting("RULES_REFRESH_SECONDS", 2.0, low=0.1, high=60)
 
     def __repr__(self) -> str:  # dataclass repr would be fine, but be explicit that secrets are redacted
         shown = []

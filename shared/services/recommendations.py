@@ -15,20 +15,23 @@ from shared.domain.interactions import from_epoch_seconds, to_epoch_seconds
 from shared.domain.model_docs import FOLD_IN_OVERLAP_SECONDS, decode_vectors
 from shared.domain.ports import ORDERS, USER_VECTORS, DocumentStore, Filter, Query
 from shared.domain.ranking import top_k
+from shared.domain.rules import Rule, apply, pool_size
 from shared.domain.validation import check_id, format_timestamp
 from shared.domain.weighting import SECONDS_PER_DAY, decay
 from shared.services.catalogue import Catalogue
 from shared.services.model_cache import LoadedModel, ModelCache
+from shared.services.rules import RuleBook
 
 MAX_K = 100
 MAX_ORDERS_READ = 1000   # a user's history beyond this many newest orders is left to the trained vector
 
 
 class RecommendationService:
-    def __init__(self, store: DocumentStore, models: ModelCache, catalogue: Catalogue):
+    def __init__(self, store: DocumentStore, models: ModelCache, catalogue: Catalogue, rules: RuleBook | None = None):
         self._store = store
         self._models = models
         self._catalogue = catalogue
+        self._rules = rules
 
     def for_user(self, user_id: str, k: int = 10, categories: tuple[str, ...] = (), exclude: tuple[str, ...] = (),
                  include_purchased: bool = False, session_token: str | None = None) -> dict:
@@ -60,18 +63,29 @@ class RecommendationService:
         skipped = [model.index[pid] for pid in exclude if pid in model.index] + ([] if include_purchased else bought)
         if vector is None:
             skip_ids = set(exclude) | {model.product_ids[i] for i in skipped}
-            return self._response(user_id, self._popular(model, k, categories, skip_ids), model.version, "popular")
+            return self._response(user_id, self._popular(model, k, categories, skip_ids, "personalized"),
+                                  model.version, "popular")
         excluded = np.asarray(skipped, dtype=np.int64)
         unavailable = self._catalogue.unavailable_indices(model.version, model.product_ids,
                                                           tuple(sorted(categories)))
         if unavailable is not None:
             excluded = np.concatenate([excluded, unavailable])
-        return _Ranking(model, user_id, k, vector, excluded)
+        # The rules are taken here, where a store read would be off the event loop (for_user_async).
+        return _Ranking(model, user_id, k, vector, excluded, categories, frozenset(exclude), self._current_rules())
 
     def _finish(self, plan: "_Ranking", scores: np.ndarray) -> dict:
-        best = top_k(scores, plan.k, plan.excluded, overwrite=True)   # the scores are this request's own
-        items = list(zip([plan.model.product_ids[i] for i in best.tolist()], scores[best].tolist()))
-        return self._response(plan.user_id, items, plan.model.version, "personalized")
+        model = plan.model
+        pool = self._pool("personalized", plan.k, plan.rules)
+        best = top_k(scores, pool, plan.excluded, overwrite=True)   # the scores are this request's own
+        candidates = zip([model.product_ids[i] for i in best.tolist()], scores[best].tolist())
+
+        def allowed(pid: str) -> bool:   # excluded products were set to -inf above
+            if pid in model.index:
+                return bool(np.isfinite(scores[model.index[pid]]))
+            return pid not in plan.exclude and self._pinnable(model, pid, plan.categories)
+
+        items = self._ruled("personalized", candidates, plan.k, allowed, plan.rules)
+        return self._response(plan.user_id, items, model.version, "personalized")
 
     def _user_state(self, model: LoadedModel, user_id: str, session_token: str | None):
         """(vector or None for cold start, indices of products bought) from the user's vector document and
@@ -111,7 +125,7 @@ class RecommendationService:
     def popular(self, k: int = 10, categories: tuple[str, ...] = ()) -> dict:
         _check_k(k)
         model = self._models.current()
-        items = self._popular(model, k, categories, set()) if model else []
+        items = self._popular(model, k, categories, set(), "popular") if model else []
         return {"items": [self._item(pid, score) for pid, score in items],
                 "modelVersion": model.version if model else None, "generatedAt": _now()}
 
@@ -125,22 +139,74 @@ class RecommendationService:
         neighbours = model.similar(self._store).get(product_id)
         if neighbours is None:
             neighbours = model.similar_on_demand(
-                product_id, k, self._catalogue.unavailable_indices(model.version, model.product_ids, ()))
-        items = [(pid, score) for pid, score in neighbours
-                 if mask is None or pid not in model.index or not mask[model.index[pid]]][:k]
+                product_id, self._pool("similar", k),
+                self._catalogue.unavailable_indices(model.version, model.product_ids, ()))
+        return self._product_list("similar", model, product_id, neighbours, mask, k)
+
+    def bought_together(self, product_id: str, k: int = 10) -> dict:
+        """Products bought in the same orders more often than chance (shared.domain.bought_together), best
+        first; out-of-stock and hidden products left out. Empty for a product bought with nothing."""
+        check_id(product_id, "productId")
+        _check_k(k)
+        model = self._models.current()
+        if model is None or product_id not in model.index:
+            raise NotFoundError(f"product {product_id!r} is not in the active model")
+        mask = self._catalogue.unavailable_mask(model.version, model.product_ids, ())
+        partners = model.bought_together(self._store).get(product_id, [])
+        return self._product_list("boughtTogether", model, product_id, partners, mask, k)
+
+    def _product_list(self, list_name, model, product_id, pairs, mask, k) -> dict:
+        candidates = [(pid, score) for pid, score in pairs
+                      if mask is None or pid not in model.index or not mask[model.index[pid]]]
+        items = self._ruled(list_name, candidates, k,
+                            lambda pid: pid != product_id and self._pinnable(model, pid, ()))
         return {"productId": product_id, "items": [self._item(pid, score) for pid, score in items],
                 "modelVersion": model.version, "generatedAt": _now()}
 
-    def _popular(self, model: LoadedModel, k: int, categories, skip: set[str]) -> list[tuple[str, float]]:
+    def _popular(self, model: LoadedModel, k: int, categories, skip: set[str],
+                 list_name: str) -> list[tuple[str, float]]:
         mask = self._catalogue.unavailable_mask(model.version, model.product_ids, tuple(sorted(categories)))
+        pool = self._pool(list_name, k)
         chosen = []
         for pid, score in model.popular:
             if pid in skip or (mask is not None and pid in model.index and mask[model.index[pid]]):
                 continue
             chosen.append((pid, score))
-            if len(chosen) == k:
+            if len(chosen) == pool:
                 break
-        return chosen
+        return self._ruled(list_name, chosen, k,
+                           lambda pid: pid not in skip and self._pinnable(model, pid, categories))
+
+    # -- merchandising rules (shared.services.rules) -----------------------------------------------------
+    def _current_rules(self) -> tuple[Rule, ...]:
+        return self._rules.current() if self._rules is not None else ()
+
+    def _pool(self, list_name: str, k: int, rules: tuple[Rule, ...] | None = None) -> int:
+        rules = self._current_rules() if rules is None else rules
+        return pool_size(rules, list_name, k, datetime.now(timezone.utc)) if rules else k
+
+    def _ruled(self, list_name: str, candidates, k: int, allowed,
+               rules: tuple[Rule, ...] | None = None) -> list[tuple[str, float]]:
+        """The list's first k after the merchandising rules (the first k as they are without rules)."""
+        rules = self._current_rules() if rules is None else rules
+        if not rules:
+            return list(candidates)[:k]
+        products = self._catalogue.snapshot()
+        placed = apply(rules, list_name, candidates, k, datetime.now(timezone.utc),
+                       lambda pid: (products.get(pid) or {}).get("category"), allowed)
+        return [(item.product_id, item.score) for item in placed]
+
+    def _pinnable(self, model: LoadedModel, product_id: str, categories) -> bool:
+        """May a pin put this product (not one of the list's candidates) into a list: a product the catalogue
+        or the model knows, in stock, and in the requested categories."""
+        doc = self._catalogue.snapshot().get(product_id)
+        if doc is None and product_id not in model.index:
+            return False
+        if doc is not None and doc.get("inStock") is False:
+            return False
+        if categories and self._catalogue.knows_categories():
+            return doc is not None and doc.get("category") in categories
+        return True
 
     def _item(self, product_id: str, score: float) -> dict:
         return {"productId": product_id, "score": round(score, 6), **self._catalogue.describe(product_id)}
@@ -170,6 +236,9 @@ class _Ranking:
     k: int
     vector: np.ndarray
     excluded: np.ndarray
+    categories: tuple[str, ...] = ()
+    exclude: frozenset[str] = frozenset()
+    rules: tuple[Rule, ...] = ()
 
 
 def _check_k(k: int) -> None:
