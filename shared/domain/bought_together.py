@@ -46,8 +46,8 @@ def basket_matrix(baskets: Iterable[Iterable[str]], index: dict[str, int]) -> sp
     return sparse.csr_matrix((np.ones(len(rows), dtype=np.int64), (rows, cols)), shape=(count, len(index)))
 
 
-def bought_together(baskets: Iterable[Iterable[str]], product_ids: list[str], k: int,
-                    min_support: int) -> dict[str, list[list]]:
+def bought_together(baskets: Iterable[Iterable[str]], product_ids: list[str], k: int, min_support: int,
+                    block: int = BLOCK_PRODUCTS) -> dict[str, list[list]]:
     """{product: [[partner, confidence], ...] best first, at most k}; products without a partner are left out."""
     index = {pid: i for i, pid in enumerate(product_ids)}
     matrix = basket_matrix(baskets, index)
@@ -59,9 +59,9 @@ def bought_together(baskets: Iterable[Iterable[str]], product_ids: list[str], k:
     result: dict[str, list[list]] = {}
     if k <= 0 or orders == 0:
         return result
-    for start in range(0, len(product_ids), BLOCK_PRODUCTS):
-        block = (by_product[start:start + BLOCK_PRODUCTS] @ matrix).tocoo()
-        a, b, together = block.row + start, block.col, block.data
+    for start in range(0, len(product_ids), block):
+        pairs = (by_product[start:start + block] @ matrix).tocoo()
+        a, b, together = pairs.row + start, pairs.col, pairs.data
         keep = (a != b) & (together >= min_support) & (orders * together > counts[a] * counts[b])
         a, b, together = a[keep], b[keep], together[keep]
         confidence = together / counts[a]
