@@ -17,6 +17,7 @@ from shared.adapters.local_trainer import train_model
 from shared.domain.orders import parse_order
 from shared.domain.ports import ORDERS
 from shared.domain.training_params import TrainingParams
+from shared.services.basket_evaluation import basket_tasks, hit_rate, window_baskets
 from shared.services.evaluation import evaluate_lists, split_by_time
 from shared.services.order_import import ImportStats, open_text, read_orders
 
@@ -44,6 +45,7 @@ class Evaluation:
         with open_text(path) as handle:
             orders = [body for body, _ in read_orders(handle, stats, self.catalogue)]
         self.split = split_by_time(orders, test_days)
+        self.test_baskets = window_baskets(orders, self.split.cutoff)
         docs = [parse_order(body).to_document(body["createdAt"]) for body in self.split.train_orders]
         self.store.upsert_many(ORDERS, docs)
         self.progress = progress
@@ -62,11 +64,22 @@ class Evaluation:
         result = {"k": k, "test_users": len(self.split.targets),
                   "model": evaluate_lists(model_lists, self.split.targets, k, len(self.catalogue)),
                   "popularity": evaluate_lists(popular_lists, self.split.targets, k, len(self.catalogue)),
-                  "train_seconds": round(train_seconds, 3), "model_version": version}
+                  "train_seconds": round(train_seconds, 3), "model_version": version,
+                  "baskets": self._baskets(k)}
         if curve:
             result["curve"] = {name: [evaluate_lists(lists, self.split.targets, at, len(self.catalogue))
                                       for at in range(1, CURVE_MAX_K + 1)]
                                for name, lists in (("model", model_lists), ("popularity", popular_lists))}
+        return result
+
+    def _baskets(self, k: int) -> dict:
+        """Held-out baskets: hit rate at k of bought-together and of similar products on the same pairs."""
+        service = bootstrap.recommendation_service()
+        model = bootstrap.model_cache().current()
+        tasks = basket_tasks(self.test_baskets, lambda pid: pid in model.index)
+        result = {"tasks": len(tasks)}
+        for name, ask in (("boughtTogether", service.bought_together), ("similar", service.similar)):
+            result[name] = hit_rate(tasks, lambda pid: [item["productId"] for item in ask(pid, k=k)["items"]], k)
         return result
 
     def _lists(self, depth: int):
@@ -114,3 +127,9 @@ def print_table(result: dict) -> None:
         row = result[name]
         print(f"{name:12}{row['precision']:>11.4f}{row['recall']:>9.4f}{row['ndcg']:>9.4f}{row['map']:>9.4f}"
               f"{row['coverage']:>10.4f}")
+    baskets = result.get("baskets")
+    if baskets:
+        print(f"held-out baskets ({baskets['tasks']} test-window orders, one product hidden, asked with another):")
+        for name in ("boughtTogether", "similar"):
+            row = baskets[name]
+            print(f"  {name:14} hit rate@{k} {row['hit_rate']:.4f}   answered {row['answered']:.4f}")
