@@ -64,9 +64,15 @@ def bought_together(baskets: Iterable[Iterable[str]], product_ids: list[str], k:
         a, b, together = pairs.row + start, pairs.col, pairs.data
         keep = (a != b) & (together >= min_support) & (orders * together > counts[a] * counts[b])
         a, b, together = a[keep], b[keep], together[keep]
+        # Within one product a, confidence n_ab / n_a orders as n_ab does: one integer key sorts by (a, -n_ab,
+        # partner id) when it fits in 63 bits, which is much faster than a lexsort of three keys.
+        most, products = int(together.max(initial=0)) + 1, len(product_ids)
+        if len(product_ids) * most * products < 2 ** 62:
+            order = np.argsort((a * most + (most - 1 - together)) * products + rank_of_name[b], kind="stable")
+        else:
+            order = np.lexsort((rank_of_name[b], -together, a))
+        a, b, together = a[order], b[order], together[order]
         confidence = together / counts[a]
-        order = np.lexsort((rank_of_name[b], -confidence, a))
-        a, b, confidence = a[order], b[order], confidence[order]
         bounds = np.flatnonzero(np.diff(a)) + 1
         for first, last in zip(np.r_[0, bounds], np.r_[bounds, len(a)]):
             if last > first:
