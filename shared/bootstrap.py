@@ -88,6 +88,17 @@ def catalogue():
     return _get("catalogue", lambda: Catalogue(store()))
 
 
+def trending_updater():
+    from shared.services.trending import TrendingUpdater
+    return _get("trending_updater", lambda: TrendingUpdater(store(), settings().ranking_params()))
+
+
+def trending_board():
+    from shared.services.trending import TrendingBoard
+    return _get("trending_board", lambda: TrendingBoard(store(), settings().ranking_params(),
+                                                        settings().trending_refresh_seconds))
+
+
 def recommendation_service():
     from shared.services.recommendations import RecommendationService
 
@@ -95,7 +106,8 @@ def recommendation_service():
         # Scoring runs in one thread per process beside the request threads; BLAS threads would only fight them.
         from threadpoolctl import threadpool_limits
         threadpool_limits(1, "blas")
-        return RecommendationService(store(), model_cache(), catalogue())
+        return RecommendationService(store(), model_cache(), catalogue(), trending_board(),
+                                     settings().ranking_params())
     return _get("recommendation_service", build)
 
 

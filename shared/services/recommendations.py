@@ -9,69 +9,138 @@ from datetime import datetime, timezone
 
 import numpy as np
 
+from shared.domain import blending, explain
 from shared.domain.errors import NotFoundError, ValidationError
 from shared.domain.foldin import decayed_counts, solve_user
 from shared.domain.interactions import from_epoch_seconds, to_epoch_seconds
 from shared.domain.model_docs import FOLD_IN_OVERLAP_SECONDS, decode_vectors
 from shared.domain.ports import ORDERS, USER_VECTORS, DocumentStore, Filter, Query
 from shared.domain.ranking import top_k
+from shared.domain.trending import RankingParams
 from shared.domain.validation import check_id, format_timestamp
 from shared.domain.weighting import SECONDS_PER_DAY, decay
 from shared.services.catalogue import Catalogue
 from shared.services.model_cache import LoadedModel, ModelCache
+from shared.services.trending import TrendingBoard
 
 MAX_K = 100
 MAX_ORDERS_READ = 1000   # a user's history beyond this many newest orders is left to the trained vector
 
 
 class RecommendationService:
-    def __init__(self, store: DocumentStore, models: ModelCache, catalogue: Catalogue):
+    """`rules`, when given, is the merchandising step every list passes through last:
+    rules(list_name, items, k) -> items, with list_name one of LISTS and items the response's item dicts."""
+
+    def __init__(self, store: DocumentStore, models: ModelCache, catalogue: Catalogue,
+                 trending: TrendingBoard | None = None, ranking: RankingParams | None = None, rules=None):
         self._store = store
         self._models = models
         self._catalogue = catalogue
+        self._trending = trending
+        self._ranking = ranking or RankingParams()
+        self._rules = rules
 
     def for_user(self, user_id: str, k: int = 10, categories: tuple[str, ...] = (), exclude: tuple[str, ...] = (),
-                 include_purchased: bool = False, session_token: str | None = None) -> dict:
-        plan = self._plan(user_id, k, categories, exclude, include_purchased, session_token)
+                 include_purchased: bool = False, session_token: str | None = None, explain: bool = False,
+                 max_per_category: int | None = None) -> dict:
+        plan = self._plan(user_id, k, categories, exclude, include_purchased, session_token, explain,
+                          max_per_category)
         if isinstance(plan, dict):
             return plan
         return self._finish(plan, plan.model.scorer.score(plan.vector))
 
     async def for_user_async(self, user_id: str, k: int = 10, categories: tuple[str, ...] = (),
                              exclude: tuple[str, ...] = (), include_purchased: bool = False,
-                             session_token: str | None = None) -> dict:
+                             session_token: str | None = None, explain: bool = False,
+                             max_per_category: int | None = None) -> dict:
         """The same, for a request served on an event loop: store reads go to a thread unless the store is
         embedded, and scoring joins the loop's batches (BatchScorer.score_async)."""
-        args = (user_id, k, categories, exclude, include_purchased, session_token)
+        args = (user_id, k, categories, exclude, include_purchased, session_token, explain, max_per_category)
         plan = self._plan(*args) if self._store.embedded else await asyncio.to_thread(self._plan, *args)
         if isinstance(plan, dict):
             return plan
         return self._finish(plan, await plan.model.scorer.score_async(plan.vector))
 
-    def _plan(self, user_id, k, categories, exclude, include_purchased, session_token) -> "_Ranking | dict":
+    def _plan(self, user_id, k, categories, exclude, include_purchased, session_token, explain=False,
+              max_per_category=None) -> "_Ranking | dict":
         """Everything up to scoring: the user's vector and what to exclude; or the whole response when
-        there is nothing to score (no model yet, cold start)."""
+        there is nothing to score (no model yet, cold start: trending, or popular before anything trends)."""
         check_id(user_id, "userId")
         _check_k(k)
+        _check_cap(max_per_category)
         model = self._models.current()
         if model is None:
             return self._response(user_id, [], None, "popular")
-        vector, bought = self._user_state(model, user_id, session_token)
-        skipped = [model.index[pid] for pid in exclude if pid in model.index] + ([] if include_purchased else bought)
+        vector, raw = self._user_state(model, user_id, session_token)
+        skipped = [model.index[pid] for pid in exclude if pid in model.index] + ([] if include_purchased else list(raw))
         if vector is None:
             skip_ids = set(exclude) | {model.product_ids[i] for i in skipped}
-            return self._response(user_id, self._popular(model, k, categories, skip_ids), model.version, "popular")
+            trending = self._trending_items(k, categories, skip_ids, max_per_category)
+            if trending:
+                return self._response(user_id, trending, model.version, "trending",
+                                      [{"kind": "trending"}] * len(trending) if explain else None)
+            popular = self._popular(model, k, categories, skip_ids, max_per_category)
+            return self._response(user_id, popular, model.version, "popular",
+                                  [{"kind": "popular"}] * len(popular) if explain else None)
         excluded = np.asarray(skipped, dtype=np.int64)
         unavailable = self._catalogue.unavailable_indices(model.version, model.product_ids,
                                                           tuple(sorted(categories)))
         if unavailable is not None:
             excluded = np.concatenate([excluded, unavailable])
-        return _Ranking(model, user_id, k, vector, excluded)
+        return _Ranking(model, user_id, k, vector, excluded, raw if explain else None, max_per_category)
 
     def _finish(self, plan: "_Ranking", scores: np.ndarray) -> dict:
-        best = top_k(scores, plan.k, plan.excluded, overwrite=True)   # the scores are this request's own
-        items = list(zip([plan.model.product_ids[i] for i in best.tolist()], scores[best].tolist()))
-        return self._response(plan.user_id, items, plan.model.version, "personalized")
+        """Blend with trending, pick the best (capped per category), explain if asked."""
+        model = plan.model
+        scores[plan.excluded] = -np.inf   # the scores are this request's own
+        trend = self._trend_vector(model)
+        final, scale = blending.blend(scores, trend, self._ranking.trending_weight)
+        best = blending.best_capped(final, plan.k, lambda i: self._category(model.product_ids[i]),
+                                    plan.max_per_category).tolist()
+        items = self._through_rules("personalized", [(model.product_ids[i], float(final[i])) for i in best], plan.k)
+        reasons = None
+        if plan.raw is not None:
+            explained = dict(zip((model.product_ids[i] for i in best), self._explain(plan, best, scores / scale, trend)))
+            reasons = [explained.get(pid, {"kind": "rule"}) for pid, _ in items]
+        return self._response(plan.user_id, items, model.version, "personalized", reasons)
+
+    def _explain(self, plan: "_Ranking", best: list[int], als: np.ndarray, trend: np.ndarray | None) -> list[dict]:
+        """history: the one or two history products adding most to the item's ALS score (exact, from the
+        fold-in solution); trending: when the trending part of the blended score is the larger one."""
+        model = plan.model
+        indices, contributions = explain.history_contributions(model.fold_in, plan.raw, best)
+        reasons = []
+        for column, index in enumerate(best):
+            trending_part = self._ranking.trending_weight * trend[index] if trend is not None else 0.0
+            if trending_part > als[index]:
+                reasons.append({"kind": "trending"})
+                continue
+            causes = explain.top_contributors(indices, contributions, column)
+            reasons.append({"kind": "history", "productIds": [model.product_ids[i] for i in causes]})
+        return reasons
+
+    def _trend_vector(self, model: LoadedModel) -> np.ndarray | None:
+        if self._trending is None or self._ranking.trending_weight <= 0:
+            return None
+        return self._trending.vector_for(model.version, model.product_ids)
+
+    def trending(self, k: int = 10, categories: tuple[str, ...] = (), max_per_category: int | None = None) -> dict:
+        """Products bought by the most distinct shoppers lately (shared.domain.trending), in stock."""
+        _check_k(k)
+        _check_cap(max_per_category)
+        items = self._trending_items(k, categories, set(), max_per_category)
+        model = self._models.current()
+        return {"items": self._items(items), "list": "trending", "modelVersion": model.version if model else None,
+                "window": {"days": self._ranking.trending_window_days,
+                           "halfLifeDays": self._ranking.trending_half_life_days},
+                "generatedAt": _now()}
+
+    def _trending_items(self, k, categories, skip: set[str], max_per_category) -> list[tuple[str, float]]:
+        if self._trending is None:
+            return []
+        available = [(pid, score) for pid, score in self._trending.ranked()
+                     if pid not in skip and self._available(pid, categories)]
+        return self._through_rules("trending", blending.cap_ids(available, k, self._category, max_per_category), k)
 
     def _user_state(self, model: LoadedModel, user_id: str, session_token: str | None):
         """(vector or None for cold start, indices of products bought) from the user's vector document and
@@ -101,19 +170,20 @@ class RecommendationService:
         for index, value in decayed_counts(lines, model.decay_reference_seconds, model.half_life_days).items():
             raw[index] = raw.get(index, 0.0) + value
         if not raw:
-            return None, []
+            return None, {}
         if doc is not None and not lines and doc["modelVersion"] == model.version:
             vector = decode_vectors(doc["vector"], model.vectors.shape[1])[0]
         else:
             vector = solve_user(model.fold_in, raw)
-        return vector, list(raw)
+        return vector, raw
 
-    def popular(self, k: int = 10, categories: tuple[str, ...] = ()) -> dict:
+    def popular(self, k: int = 10, categories: tuple[str, ...] = (), max_per_category: int | None = None) -> dict:
         _check_k(k)
+        _check_cap(max_per_category)
         model = self._models.current()
-        items = self._popular(model, k, categories, set()) if model else []
-        return {"items": [self._item(pid, score) for pid, score in items],
-                "modelVersion": model.version if model else None, "generatedAt": _now()}
+        items = self._popular(model, k, categories, set(), max_per_category) if model else []
+        return {"items": self._items(items), "modelVersion": model.version if model else None,
+                "generatedAt": _now()}
 
     def similar(self, product_id: str, k: int = 10) -> dict:
         check_id(product_id, "productId")
@@ -126,28 +196,44 @@ class RecommendationService:
         if neighbours is None:
             neighbours = model.similar_on_demand(
                 product_id, k, self._catalogue.unavailable_indices(model.version, model.product_ids, ()))
-        items = [(pid, score) for pid, score in neighbours
-                 if mask is None or pid not in model.index or not mask[model.index[pid]]][:k]
-        return {"productId": product_id, "items": [self._item(pid, score) for pid, score in items],
+        items = self._through_rules("similar", [(pid, score) for pid, score in neighbours
+                                                if mask is None or pid not in model.index
+                                                or not mask[model.index[pid]]], k)
+        return {"productId": product_id, "items": self._items(items),
                 "modelVersion": model.version, "generatedAt": _now()}
 
-    def _popular(self, model: LoadedModel, k: int, categories, skip: set[str]) -> list[tuple[str, float]]:
+    def _popular(self, model: LoadedModel, k: int, categories, skip: set[str],
+                 max_per_category: int | None = None) -> list[tuple[str, float]]:
         mask = self._catalogue.unavailable_mask(model.version, model.product_ids, tuple(sorted(categories)))
-        chosen = []
-        for pid, score in model.popular:
-            if pid in skip or (mask is not None and pid in model.index and mask[model.index[pid]]):
-                continue
-            chosen.append((pid, score))
-            if len(chosen) == k:
-                break
-        return chosen
+        available = (item for item in model.popular if item[0] not in skip and
+                     not (mask is not None and item[0] in model.index and mask[model.index[item[0]]]))
+        return self._through_rules("popular", blending.cap_ids(available, k, self._category, max_per_category), k)
 
-    def _item(self, product_id: str, score: float) -> dict:
-        return {"productId": product_id, "score": round(score, 6), **self._catalogue.describe(product_id)}
+    def _through_rules(self, list_name: str, items: list, k: int) -> list:
+        """The merchandising step (boost, bury, pin, hide) every list passes through; identity without rules."""
+        return self._rules(list_name, items, k) if self._rules is not None else items[:k]
 
-    def _response(self, user_id, items, version, strategy) -> dict:
-        return {"userId": user_id, "items": [self._item(pid, score) for pid, score in items],
-                "modelVersion": version, "strategy": strategy, "generatedAt": _now()}
+    def _available(self, product_id: str, categories: tuple[str, ...]) -> bool:
+        """In stock, and in one of `categories` when asked for and the catalogue has categories at all."""
+        described = self._catalogue.describe(product_id)
+        if described.get("inStock") is False:
+            return False
+        if categories and self._catalogue.knows_categories():
+            return described.get("category") in categories
+        return True
+
+    def _category(self, product_id: str) -> str | None:
+        return self._catalogue.describe(product_id).get("category")
+
+    def _items(self, items, reasons: list[dict] | None = None) -> list[dict]:
+        found = [{"productId": pid, "score": round(score, 6), **self._catalogue.describe(pid)} for pid, score in items]
+        for item, because in zip(found, reasons or ()):
+            item["because"] = because
+        return found
+
+    def _response(self, user_id, items, version, strategy, reasons=None) -> dict:
+        return {"userId": user_id, "items": self._items(items, reasons), "modelVersion": version,
+                "strategy": strategy, "generatedAt": _now()}
 
 
 # Both depend only on the user document's model version, so a handful of values serve every request.
@@ -170,11 +256,18 @@ class _Ranking:
     k: int
     vector: np.ndarray
     excluded: np.ndarray
+    raw: dict | None = None                # the user's decayed counts, kept when explanations are asked for
+    max_per_category: int | None = None
 
 
 def _check_k(k: int) -> None:
     if not 1 <= k <= MAX_K:
         raise ValidationError(f"k must be between 1 and {MAX_K}", {"field": "k"})
+
+
+def _check_cap(max_per_category: int | None) -> None:
+    if max_per_category is not None and not 1 <= max_per_category <= MAX_K:
+        raise ValidationError(f"maxPerCategory must be between 1 and {MAX_K}", {"field": "maxPerCategory"})
 
 
 def _now() -> str:
