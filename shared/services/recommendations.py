@@ -138,6 +138,7 @@ class RecommendationService:
     def _trending_items(self, k, categories, skip: set[str], max_per_category) -> list[tuple[str, float]]:
         if self._trending is None:
             return []
+        self._catalogue.snapshot()   # loads it on first use (describe reads only what is loaded)
         available = [(pid, score) for pid, score in self._trending.ranked()
                      if pid not in skip and self._available(pid, categories)]
         return self._through_rules("trending", blending.cap_ids(available, k, self._category, max_per_category), k)
