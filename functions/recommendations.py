@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from functions.http import ensure_shopper, handles_errors, int_param, json_response, route_param, session_token
+from functions.http import (ensure_shopper_async, handles_errors, int_param, json_response,
+                            public_read_auth_level, route_param, session_token, shopper_auth_level)
 from shared import bootstrap
 from shared.domain.errors import ValidationError
 
@@ -12,8 +13,8 @@ bp = func.Blueprint()
 
 
 def _list_param(req: func.HttpRequest, name: str) -> tuple[str, ...]:
-    """Repeatable (?category=a&category=b) or comma-separated; the worker keeps only the last repeat, so
-    the local host and Azure both pass commas through intact."""
+    """Comma-separated, or repeated: the Functions host joins a repeated key's values with commas
+    (ASP.NET Core's StringValues.ToString()), and so does the local host."""
     raw = req.params.get(name)
     if not raw:
         return ()
@@ -35,12 +36,12 @@ def _cap_param(req: func.HttpRequest) -> int | None:
 
 
 @bp.function_name("user_recommendations")
-@bp.route(route="users/{user_id}/recommendations", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="users/{user_id}/recommendations", methods=["GET"], auth_level=shopper_auth_level())
 @handles_errors
 async def user_recommendations(req: func.HttpRequest) -> func.HttpResponse:
     # Async, so that it runs on the worker's event loop, where concurrent requests share one scoring pass.
     user_id = route_param(req, "user_id")
-    ensure_shopper(req, user_id)
+    await ensure_shopper_async(req, user_id)
     result = await bootstrap.recommendation_service().for_user_async(
         user_id, k=int_param(req, "k", 10, 1, 100), categories=_list_param(req, "category"),
         exclude=_list_param(req, "exclude"), include_purchased=_bool_param(req, "includePurchased"),
@@ -50,7 +51,7 @@ async def user_recommendations(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @bp.function_name("similar_products")
-@bp.route(route="products/{product_id}/similar", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="products/{product_id}/similar", methods=["GET"], auth_level=public_read_auth_level())
 @handles_errors
 def similar_products(req: func.HttpRequest) -> func.HttpResponse:
     result = bootstrap.recommendation_service().similar(route_param(req, "product_id"),
@@ -59,7 +60,7 @@ def similar_products(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @bp.function_name("popular_products")
-@bp.route(route="recommendations/popular", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="recommendations/popular", methods=["GET"], auth_level=public_read_auth_level())
 @handles_errors
 def popular_products(req: func.HttpRequest) -> func.HttpResponse:
     result = bootstrap.recommendation_service().popular(k=int_param(req, "k", 10, 1, 100),

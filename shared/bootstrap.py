@@ -70,7 +70,7 @@ def order_service():
 
 def health_service():
     from shared.services.health import HealthService
-    return _get("health_service", lambda: HealthService(store))
+    return _get("health_service", lambda: HealthService(store, model_cache))
 
 
 def model_registry():
@@ -109,6 +109,17 @@ def recommendation_service():
         return RecommendationService(store(), model_cache(), catalogue(), trending_board(),
                                      settings().ranking_params())
     return _get("recommendation_service", build)
+
+
+def user_data():
+    from shared.services.users import UserData
+    return _get("user_data", lambda: UserData(store()))
+
+
+def shopper_tokens():
+    """The bearer token verifier of SHOPPER_AUTH=jwt (its key cache lives as long as the process)."""
+    from shared.identity import TokenVerifier
+    return _get("shopper_tokens", lambda: TokenVerifier.from_settings(settings()))
 
 
 def trainer():

@@ -44,6 +44,17 @@ class Settings:
     # Azure's own names, so the local host means by them what the Functions host does.
     functions_worker_process_count: int = _setting("FUNCTIONS_WORKER_PROCESS_COUNT", 1, low=1, high=10)
     python_threadpool_thread_count: int = _setting("PYTHON_THREADPOOL_THREAD_COUNT", 8, low=1, high=32)
+    # Kestrel's RequestHeadersTimeout (the Functions host's web server): slower clients get 408.
+    local_request_headers_timeout_seconds: float = _setting("LOCAL_REQUEST_HEADERS_TIMEOUT_SECONDS", 30.0,
+                                                            low=0.1, high=3600)
+
+    # Who a shopper is (docs/api.md, "Shopper identity"): key = a trusted backend holding the function key;
+    # easyauth = App Service authentication's principal header; jwt = a verified OpenID Connect bearer token.
+    shopper_auth: str = _setting("SHOPPER_AUTH", "key", choices=("key", "easyauth", "jwt"))
+    shopper_jwks_url: str = _setting("SHOPPER_JWKS_URL", "")
+    shopper_jwt_issuer: str = _setting("SHOPPER_JWT_ISSUER", "")
+    shopper_jwt_audience: str = _setting("SHOPPER_JWT_AUDIENCE", "")
+    shopper_jwt_claim: str = _setting("SHOPPER_JWT_CLAIM", "sub")
 
     trainer_backend: str = _setting("TRAINER_BACKEND", "local", choices=("local", "databricks"))
     training_threads: int = _setting("TRAINING_THREADS", 1, low=1, high=64)
@@ -109,6 +120,12 @@ class Settings:
         return settings
 
     def _check_combinations(self) -> None:
+        from shared.domain import ncrontab
+        try:
+            ncrontab.check(self.reconcile_schedule)
+        except ValueError as error:
+            raise ConfigurationError(f"RECONCILE_SCHEDULE={self.reconcile_schedule!r} is not an NCRONTAB schedule "
+                                     f"(six fields, seconds first, e.g. '*/10 * * * * *'): {error}") from None
         if self.store_backend == "cosmos" and not self.cosmos_endpoint:
             raise ConfigurationError("COSMOS_ENDPOINT is required when STORE_BACKEND=cosmos")
         if self.trainer_backend == "databricks" and not self.databricks_train_job_id:

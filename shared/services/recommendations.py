@@ -18,7 +18,7 @@ from shared.domain.ports import ORDERS, USER_VECTORS, DocumentStore, Filter, Que
 from shared.domain.ranking import top_k
 from shared.domain.trending import RankingParams
 from shared.domain.validation import check_id, format_timestamp
-from shared.domain.weighting import SECONDS_PER_DAY, decay
+from shared.domain.weighting import SECONDS_PER_DAY, decay, folded_reference
 from shared.services.catalogue import Catalogue
 from shared.services.model_cache import LoadedModel, ModelCache
 from shared.services.trending import TrendingBoard
@@ -69,25 +69,21 @@ class RecommendationService:
         _check_k(k)
         _check_cap(max_per_category)
         model = self._models.current()
-        if model is None:
-            return self._response(user_id, [], None, "popular")
+        if model is None:   # no model yet, or a damaged one: its popularity list if readable (model_cache)
+            return self._response(user_id, self._models.fallback_popular()[:k], None, "popular")
         vector, raw = self._user_state(model, user_id, session_token)
         skipped = [model.index[pid] for pid in exclude if pid in model.index] + ([] if include_purchased else list(raw))
-        if vector is None:
-            skip_ids = set(exclude) | {model.product_ids[i] for i in skipped}
-            trending = self._trending_items(k, categories, skip_ids, max_per_category)
-            if trending:
-                return self._response(user_id, trending, model.version, "trending",
-                                      [{"kind": "trending"}] * len(trending) if explain else None)
-            popular = self._popular(model, k, categories, skip_ids, max_per_category)
-            return self._response(user_id, popular, model.version, "popular",
-                                  [{"kind": "popular"}] * len(popular) if explain else None)
+        if vector is None or not vector.any() or not np.isfinite(vector).all():
+            # No vector, or one that says nothing (all zero: only products everyone buys; or not finite):
+            # trending (or popularity), as documented, rather than "personalized" scores of 0.
+            return self._cold_start(model, user_id, k, categories, exclude, skipped, explain, max_per_category)
         excluded = np.asarray(skipped, dtype=np.int64)
         unavailable = self._catalogue.unavailable_indices(model.version, model.product_ids,
                                                           tuple(sorted(categories)))
         if unavailable is not None:
             excluded = np.concatenate([excluded, unavailable])
-        return _Ranking(model, user_id, k, vector, excluded, raw if explain else None, max_per_category)
+        return _Ranking(model, user_id, k, vector, excluded, categories, exclude, skipped,
+                        raw if explain else None, max_per_category)
 
     def _finish(self, plan: "_Ranking", scores: np.ndarray) -> dict:
         """Blend with trending, pick the best (capped per category), explain if asked."""
@@ -97,6 +93,10 @@ class RecommendationService:
         final, scale = blending.blend(scores, trend, self._ranking.trending_weight)
         best = blending.best_capped(final, plan.k, lambda i: self._category(model.product_ids[i]),
                                     plan.max_per_category).tolist()
+        chosen = scores[best]
+        if chosen.size and (not chosen.any() or not np.isfinite(chosen).all()):   # nothing to rank by
+            return self._cold_start(model, plan.user_id, plan.k, plan.categories, plan.exclude, plan.skipped,
+                                    plan.raw is not None, plan.max_per_category)
         items = self._through_rules("personalized", [(model.product_ids[i], float(final[i])) for i in best], plan.k)
         reasons = None
         if plan.raw is not None:
@@ -118,6 +118,17 @@ class RecommendationService:
             causes = explain.top_contributors(indices, contributions, column)
             reasons.append({"kind": "history", "productIds": [model.product_ids[i] for i in causes]})
         return reasons
+
+    def _cold_start(self, model, user_id, k, categories, exclude, skipped, explain, max_per_category) -> dict:
+        """Nothing personal to rank by: the trending list, or popularity while nothing trends."""
+        skip_ids = set(exclude) | {model.product_ids[i] for i in skipped}
+        trending = self._trending_items(k, categories, skip_ids, max_per_category)
+        if trending:
+            return self._response(user_id, trending, model.version, "trending",
+                                  [{"kind": "trending"}] * len(trending) if explain else None)
+        popular = self._popular(model, k, categories, skip_ids, max_per_category)
+        return self._response(user_id, popular, model.version, "popular",
+                              [{"kind": "popular"}] * len(popular) if explain else None)
 
     def _trend_vector(self, model: LoadedModel) -> np.ndarray | None:
         if self._trending is None or self._ranking.trending_weight <= 0:
@@ -158,17 +169,20 @@ class RecommendationService:
         seen = set(doc["recentOrderIds"]) if doc else set()
         orders = [order for order in self._store.query(ORDERS, query, session_token=session_token).items
                   if order["id"] not in seen]
+        created = to_epoch_seconds([order["createdAt"] for order in orders]) if orders else []
+        # The user's reference time (shared.domain.weighting) with their new orders: the document's counts
+        # are relative to its decayReference and move with it.
+        doc_reference = _epoch(doc["decayReference"]) if doc is not None else float("-inf")
+        newest_new = float(np.max(created)) if len(created) else float("-inf")
+        reference = folded_reference(model.decay_reference_seconds, doc_reference, newest_new, model.half_life_days)
         raw: dict[int, float] = {}
         if doc is not None:
-            # The document may come from a newer model than the active one: bring its decayed counts to the
-            # active model's reference time, so old and new lines are weighed alike.
-            shift = _decay_shift(doc["decayReference"], model.decay_reference_seconds, model.half_life_days)
+            shift = float(decay((reference - doc_reference) / SECONDS_PER_DAY, model.half_life_days))
             raw = {model.index[pid]: value * shift for pid, value in doc["interactions"].items()
                    if pid in model.index}
-        created = to_epoch_seconds([order["createdAt"] for order in orders]) if orders else []
         lines = [(model.index[line["productId"]], when) for order, when in zip(orders, created)
                  for line in order["items"] if line["productId"] in model.index]
-        for index, value in decayed_counts(lines, model.decay_reference_seconds, model.half_life_days).items():
+        for index, value in decayed_counts(lines, reference, model.half_life_days).items():
             raw[index] = raw.get(index, 0.0) + value
         if not raw:
             return None, {}
@@ -182,7 +196,8 @@ class RecommendationService:
         _check_k(k)
         _check_cap(max_per_category)
         model = self._models.current()
-        items = self._popular(model, k, categories, set(), max_per_category) if model else []
+        items = (self._popular(model, k, categories, set(), max_per_category) if model
+                 else self._models.fallback_popular()[:k])
         return {"items": self._items(items), "modelVersion": model.version if model else None,
                 "generatedAt": _now()}
 
@@ -190,6 +205,8 @@ class RecommendationService:
         check_id(product_id, "productId")
         _check_k(k)
         model = self._models.current()
+        if model is None and self._models.problem:   # degraded: nothing to compare with, not "unknown product"
+            return {"productId": product_id, "items": [], "modelVersion": None, "generatedAt": _now()}
         if model is None or product_id not in model.index:
             raise NotFoundError(f"product {product_id!r} is not in the active model")
         mask = self._catalogue.unavailable_mask(model.version, model.product_ids, ())
@@ -237,17 +254,16 @@ class RecommendationService:
                 "strategy": strategy, "generatedAt": _now()}
 
 
-# Both depend only on the user document's model version, so a handful of values serve every request.
+# Depends only on the user document's model version, so a handful of values serve every request.
 @functools.lru_cache(maxsize=64)
 def _fold_in_from(received_through: str) -> str:
     """The receivedAt after which orders may be missing from a user document (with a safety overlap)."""
     return from_epoch_seconds(to_epoch_seconds([received_through])[0] - FOLD_IN_OVERLAP_SECONDS)
 
 
-@functools.lru_cache(maxsize=64)
-def _decay_shift(doc_reference: str, model_reference_seconds: float, half_life_days: float) -> float:
-    return float(decay((model_reference_seconds - to_epoch_seconds([doc_reference])[0]) / SECONDS_PER_DAY,
-                       half_life_days))
+@functools.lru_cache(maxsize=1024)
+def _epoch(timestamp: str) -> float:
+    return float(to_epoch_seconds([timestamp])[0])
 
 
 @dataclass(frozen=True)
@@ -257,6 +273,9 @@ class _Ranking:
     k: int
     vector: np.ndarray
     excluded: np.ndarray
+    categories: tuple
+    exclude: tuple
+    skipped: list
     raw: dict | None = None                # the user's decayed counts, kept when explanations are asked for
     max_per_category: int | None = None
 
