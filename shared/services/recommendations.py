@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
+from shared import telemetry
 from shared.domain import blending, explain
 from shared.domain.errors import NotFoundError, ValidationError
 from shared.domain.foldin import decayed_counts, solve_user
@@ -40,6 +41,7 @@ class RecommendationService:
         self._ranking = ranking or RankingParams()
         self._rules = rules
 
+    @telemetry.recommendations("user")
     def for_user(self, user_id: str, k: int = 10, categories: tuple[str, ...] = (), exclude: tuple[str, ...] = (),
                  include_purchased: bool = False, session_token: str | None = None, explain: bool = False,
                  max_per_category: int | None = None) -> dict:
@@ -49,6 +51,7 @@ class RecommendationService:
             return plan
         return self._finish(plan, plan.model.scorer.score(plan.vector))
 
+    @telemetry.recommendations("user")
     async def for_user_async(self, user_id: str, k: int = 10, categories: tuple[str, ...] = (),
                              exclude: tuple[str, ...] = (), include_purchased: bool = False,
                              session_token: str | None = None, explain: bool = False,
@@ -135,6 +138,7 @@ class RecommendationService:
             return None
         return self._trending.vector_for(model.version, model.product_ids)
 
+    @telemetry.recommendations("trending", strategy="trending")
     def trending(self, k: int = 10, categories: tuple[str, ...] = (), max_per_category: int | None = None) -> dict:
         """Products bought by the most distinct shoppers lately (shared.domain.trending), in stock."""
         _check_k(k)
@@ -192,6 +196,7 @@ class RecommendationService:
             vector = solve_user(model.fold_in, raw)
         return vector, raw
 
+    @telemetry.recommendations("popular", strategy="popular")
     def popular(self, k: int = 10, categories: tuple[str, ...] = (), max_per_category: int | None = None) -> dict:
         _check_k(k)
         _check_cap(max_per_category)
@@ -201,6 +206,7 @@ class RecommendationService:
         return {"items": self._items(items), "modelVersion": model.version if model else None,
                 "generatedAt": _now()}
 
+    @telemetry.recommendations("similar", strategy="similar")
     def similar(self, product_id: str, k: int = 10) -> dict:
         check_id(product_id, "productId")
         _check_k(k)
