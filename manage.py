@@ -7,7 +7,7 @@ import importlib
 import sys
 
 from devhost.local_settings import load_local_settings
-from shared.domain.errors import ConfigurationError
+from shared.domain.errors import ConfigurationError, DomainError
 
 COMMANDS = {
     "serve": ("commands.serve", "run the local functions host"),
@@ -37,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
         return modules[args.command].run(args)
     except ConfigurationError as error:
         print(f"configuration error: {error.message}", file=sys.stderr)
+        return 2
+    except DomainError as error:   # e.g. nothing to train on: one line, not a traceback
+        print(f"error: {error.message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -38,11 +38,11 @@ def import_file(path: str, progress: bool = True) -> ImportStats:
     with open_text(path) as handle:
         try:
             import_orders(handle, bootstrap.order_service(), stats, catalogue,
-                          on_order=(lambda s: bar.update(s.lines - bar.n)) if bar else None)
+                          on_order=(lambda s: bar.update(s.lines - bar.n)) if bar is not None else None)
         except ValueError as error:
             print(f"error: {error}", file=sys.stderr)
             raise SystemExit(2) from None
-    if bar:
+    if bar is not None:   # a tqdm without a total has no truth value: bool(bar) raises
         bar.close()
     _merge_catalogue(store, catalogue)
     return stats

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 
 from commands.train import train_if_no_model
+from devhost import identity
 from devhost.demo import load_demo
 from devhost.processes import LOG_FORMAT, serve
 from devhost.server import HostKeys, LocalHost
@@ -34,6 +36,7 @@ def route_prefix(host_json: str = "host.json") -> str:
 def run(args) -> int:
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format=LOG_FORMAT)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    provider = identity.configure(os.environ, args.host, args.port)   # before the settings are read
     settings = bootstrap.settings()
     store = bootstrap.store()
     if args.demo:
@@ -46,9 +49,15 @@ def run(args) -> int:
         print(f"Local functions host on http://{args.host}:{args.port} (store: {settings.store_backend} {where}; "
               f"{processes} worker process{'es' if processes > 1 else ''})")
         print("\n".join(host.describe()))
-        print(f"Function key: {keys.function_key}\nAdmin key:    {keys.admin_key}")
-        print("Try: curl -H 'x-functions-key: <function key>' "
-              f"http://{args.host}:{args.port}/api/users/demo-user-0001/orders", flush=True)
+        print("\n".join(keys.banner_lines()))
+        if provider is not None:
+            print("\n".join(provider.describe(f"http://{args.host}:{args.port}")), flush=True)
+        elif settings.shopper_auth == "easyauth":
+            print("SHOPPER_AUTH=easyauth: no App Service authentication in front of this host, so any caller can "
+                  "send X-MS-CLIENT-PRINCIPAL-ID", flush=True)
+        elif settings.shopper_auth == "key":
+            print("Try: curl -H 'x-functions-key: <function key>' "
+                  f"http://{args.host}:{args.port}/api/users/demo-user-0001/orders", flush=True)
 
     # The app is imported in serve, as the worker would, after settings are in place.
     try:

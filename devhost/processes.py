@@ -82,7 +82,7 @@ def child_main(spec: str, host: str, port: str, route_prefix: str, log_level: st
 async def _serve(local: LocalHost, host: str, port: int, reuse_port: bool, body: Callable[[], Awaitable[None]],
                  signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> None:
     """Listen, then run `body` until it returns or a signal cancels it; then shut down gracefully."""
-    runner = web.AppRunner(local.web_app(), access_log=None, shutdown_timeout=5)
+    runner = local.runner()
     await runner.setup()
     main, loop = asyncio.current_task(), asyncio.get_running_loop()
 

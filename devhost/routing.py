@@ -2,6 +2,7 @@
 the route prefix from host.json, methods, and auth levels with function and admin keys."""
 from __future__ import annotations
 
+import hmac
 import inspect
 import re
 from dataclasses import dataclass
@@ -116,9 +117,11 @@ def authorized(level: str, presented: str | None, function_key: str, admin_key: 
         return True
     if not presented:
         return False
+    # Constant time: how long a comparison takes must not tell how much of a guessed key was right.
+    given = presented.encode("utf-8", "surrogatepass")
     if level == ADMIN:
-        return presented == admin_key
-    return presented in (function_key, admin_key)
+        return hmac.compare_digest(given, admin_key.encode())
+    return hmac.compare_digest(given, function_key.encode()) | hmac.compare_digest(given, admin_key.encode())
 
 
 def _name(value) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import json
 import logging
 import os
 import secrets
@@ -15,23 +14,37 @@ from dataclasses import dataclass, fields
 import azure.functions as func
 from aiohttp import web
 
+from devhost import identity
+from devhost.http_errors import JsonErrorRunner, json_error, read_body
 from devhost.routing import authorized, build_routes, match
 from devhost.triggers import ChangeFeedPump, TimerRunner
 from devhost.validation import index_functions
+from functions.http import redact_url
 
 log = logging.getLogger("devhost")
 MAX_REQUEST_BYTES = 100 * 1024 * 1024   # the Functions host's own request size limit
+KEEPALIVE_SECONDS = 130                 # Kestrel's KeepAliveTimeout: an idle connection is closed after it
 
 
 @dataclass
 class HostKeys:
     function_key: str
     admin_key: str
+    generated: tuple[str, ...] = ()   # which of the two were made up at start (only those are printed)
 
     @classmethod
     def from_settings(cls, settings) -> "HostKeys":
+        generated = tuple(name for name, value in (("function", settings.local_function_key),
+                                                   ("admin", settings.local_admin_key)) if not value)
         return cls(settings.local_function_key or secrets.token_urlsafe(24),
-                   settings.local_admin_key or secrets.token_urlsafe(24))
+                   settings.local_admin_key or secrets.token_urlsafe(24), generated)
+
+    def banner_lines(self) -> list[str]:
+        """Generated keys once, at start; keys set by environment variable are the operator's, never echoed."""
+        shown = {"function": ("Function key: ", self.function_key, "LOCAL_FUNCTION_KEY"),
+                 "admin": ("Admin key:    ", self.admin_key, "LOCAL_ADMIN_KEY")}
+        return [f"{label}{value}" if name in self.generated else f"{label}(set by {setting})"
+                for name, (label, value, setting) in shown.items()]
 
 
 class LocalHost:
@@ -58,7 +71,7 @@ class LocalHost:
         started = time.perf_counter()
         response = await self._dispatch(request)
         if log.isEnabledFor(logging.INFO):   # --quiet: not even the line's arguments (path_qs builds a string)
-            log.info("%s %s %d %.1fms", request.method, request.path_qs, response.status,
+            log.info("%s %s %d %.1fms", request.method, redact_url(request.path_qs), response.status,
                      (time.perf_counter() - started) * 1000)
         response.headers["X-Worker-Pid"] = self.pid   # which process answered, with several
         return response
@@ -74,8 +87,14 @@ class LocalHost:
         if not authorized(route.auth_level, presented, self.keys.function_key, self.keys.admin_key):
             return _json_error(401, "unauthorized", "a valid function key is required (x-functions-key header "
                                                     "or code query parameter)")
-        body = await request.read() if request.body_exists else b""
-        params = {key: value for key, value in request.query.items() if key != "code"}
+        try:
+            body = await read_body(request, MAX_REQUEST_BYTES) if request.body_exists else b""
+        except web.HTTPRequestEntityTooLarge:
+            return _json_error(413, "payload_too_large", f"the body is larger than {MAX_REQUEST_BYTES} bytes")
+        except web.HTTPRequestTimeout:
+            return _json_error(408, "request_timeout", "the request body arrived too slowly",
+                               {"Connection": "close"})
+        params = query_params(request.query)
         http_request = func.HttpRequest(request.method, str(request.url), headers=dict(request.headers),
                                         params=params, route_params=found, body=body)
         try:
@@ -112,8 +131,14 @@ class LocalHost:
                 task.cancel()
         self.executor.shutdown(wait=False, cancel_futures=True)
 
+    def runner(self) -> web.AppRunner:
+        """What serves web_app(): the host's own errors as JSON, slow clients cut (devhost/http_errors.py)."""
+        return JsonErrorRunner(self.web_app(), self.settings.local_request_headers_timeout_seconds,
+                               access_log=None, shutdown_timeout=5, keepalive_timeout=KEEPALIVE_SECONDS)
+
     def web_app(self) -> web.Application:
         application = web.Application(client_max_size=MAX_REQUEST_BYTES)
+        identity.add_routes(application.router)   # the development identity provider, when SHOPPER_AUTH=jwt asks
         application.router.add_route("*", "/{tail:.*}", self.handle)
         application.on_startup.append(self._start_background)
         application.on_cleanup.append(self._stop_background)
@@ -156,6 +181,15 @@ def _to_aiohttp(result) -> web.Response:
                         charset=result.charset if textual else None)
 
 
+def query_params(query) -> dict[str, str]:
+    """The query as the Functions host gives it to the worker: a repeated key once, its values joined with
+    commas (ASP.NET Core's StringValues.ToString()); the key `code` left out (it is the function key)."""
+    params: dict[str, list[str]] = {}
+    for key, value in query.items():
+        if key != "code":
+            params.setdefault(key, []).append(value)
+    return {key: ",".join(values) for key, values in params.items()}
+
+
 def _json_error(status: int, code: str, message: str, headers: dict | None = None) -> web.Response:
-    body = json.dumps({"error": {"code": code, "message": message, "details": None}})
-    return web.Response(status=status, body=body, content_type="application/json", headers=headers)
+    return json_error(status, code, message, headers)

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 import azure.functions as func
 from azure.functions.timer import TimerRequest
 
-from devhost.ncrontab import Schedule
+from shared.domain.ncrontab import Schedule
 from shared.domain.errors import NotFoundError
 from shared.domain.ports import LEASES
 

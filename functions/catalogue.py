@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from functions.http import handles_errors, json_response, read_json, route_param
+from functions.http import handles_errors, json_response, read_json, route_param, public_read_auth_level
 from shared import bootstrap
 
 bp = func.Blueprint()
@@ -18,7 +18,7 @@ def put_product(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @bp.function_name("get_product")
-@bp.route(route="products/{product_id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="products/{product_id}", methods=["GET"], auth_level=public_read_auth_level())
 @handles_errors
 def get_product(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(bootstrap.catalogue().get(route_param(req, "product_id")))

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import functools
 import inspect
-import json
 import logging
 import math
+import re
 from typing import Callable
 
 import azure.functions as func
 import orjson
 
+from functions.identity import (PRINCIPAL_ID_HEADER, claim_order, ensure_shopper,  # noqa: F401 - used by blueprints
+                                ensure_shopper_async, public_read_auth_level, shopper_auth_level)
 from shared.domain import errors
 
 MAX_BODY_BYTES = 256 * 1024
 SESSION_TOKEN_HEADER = "X-Session-Token"
-PRINCIPAL_ID_HEADER = "X-MS-CLIENT-PRINCIPAL-ID"
 
 log = logging.getLogger("functions")
 
@@ -74,16 +75,27 @@ def handles_errors(handler: Callable[[func.HttpRequest], func.HttpResponse]):
     return wrapper
 
 
+_ASCII_INTEGER = re.compile(r"-?[0-9]{1,9}")
+_KEY_IN_QUERY = re.compile(r"([?&]code=)[^&#]*", re.IGNORECASE)
+
+
+def redact_url(url: str) -> str:
+    """The URL as logs may show it: the function key a caller sent as `code` query parameter replaced."""
+    return _KEY_IN_QUERY.sub(r"\1REDACTED", url)
+
+
 def _failure_response(req: func.HttpRequest, error: Exception) -> func.HttpResponse:
     if not isinstance(error, errors.DomainError):   # the last line of defence; the trace goes to the log only
-        log.error("%s %s failed", req.method, req.url, exc_info=error)
+        log.error("%s %s failed", req.method, redact_url(req.url), exc_info=error)
         return error_response(500, "internal_error", "the service failed to handle this request")
     status = status_for(error)
     headers = None
     if isinstance(error, errors.UnavailableError) and error.retry_after:
         headers = {"Retry-After": str(math.ceil(error.retry_after))}
+    if getattr(error, "www_authenticate", None):   # 401 from the shopper identity check (RFC 6750)
+        headers = {"WWW-Authenticate": error.www_authenticate}
     if status >= 500:
-        log.warning("%s %s failed: %s", req.method, req.url, error.message)
+        log.warning("%s %s failed: %s", req.method, redact_url(req.url), error.message)
     return error_response(status, error.code, error.message, error.details, headers)
 
 
@@ -93,13 +105,11 @@ def read_json(req: func.HttpRequest) -> object:
         raise errors.PayloadTooLargeError(f"the body is larger than {MAX_BODY_BYTES} bytes",
                                           {"limit": MAX_BODY_BYTES})
     try:
-        return json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError) as error:
+        # orjson refuses what must never reach a service: invalid UTF-8, lone surrogates ("\ud800"), numbers that
+        # overflow to infinity (1e400), NaN / Infinity, nesting deeper than 1,024 levels.
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as error:
         raise errors.ValidationError("the body is not valid JSON", {"reason": str(error)}) from None
-
-
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not allowed in JSON")
 
 
 def route_param(req: func.HttpRequest, name: str) -> str:
@@ -113,10 +123,9 @@ def int_param(req: func.HttpRequest, name: str, default: int, low: int, high: in
     raw = req.params.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise errors.ValidationError(f"{name} must be an integer", {"field": name}) from None
+    if not _ASCII_INTEGER.fullmatch(raw):   # int() also takes "٥", " 5", "5_0": not what the docs promise
+        raise errors.ValidationError(f"{name} must be an integer", {"field": name})
+    value = int(raw)
     if not low <= value <= high:
         raise errors.ValidationError(f"{name} must be between {low} and {high}", {"field": name})
     return value
@@ -127,10 +136,3 @@ def session_token(req: func.HttpRequest) -> str | None:
     if token is not None and (len(token) > 4096 or not token.isprintable()):
         raise errors.ValidationError("X-Session-Token is malformed", {"field": SESSION_TOKEN_HEADER})
     return token or None
-
-
-def ensure_shopper(req: func.HttpRequest, user_id: str) -> None:
-    """With App Service authentication in front, a signed-in shopper may only touch their own userId."""
-    principal = req.headers.get(PRINCIPAL_ID_HEADER)
-    if principal is not None and principal != user_id:
-        raise errors.ForbiddenError("a shopper may only access their own orders and recommendations")

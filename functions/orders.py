@@ -5,8 +5,8 @@ from urllib.parse import quote
 
 import azure.functions as func
 
-from functions.http import (SESSION_TOKEN_HEADER, ensure_shopper, handles_errors, int_param, json_response,
-                            read_json, route_param, session_token)
+from functions.http import (SESSION_TOKEN_HEADER, claim_order, ensure_shopper, handles_errors, int_param,
+                            json_response, read_json, route_param, session_token, shopper_auth_level)
 from shared import bootstrap
 from shared.domain.errors import ValidationError
 
@@ -14,12 +14,10 @@ bp = func.Blueprint()
 
 
 @bp.function_name("create_order")
-@bp.route(route="orders", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="orders", methods=["POST"], auth_level=shopper_auth_level())
 @handles_errors
 def create_order(req: func.HttpRequest) -> func.HttpResponse:
-    body = read_json(req)
-    if isinstance(body, dict) and isinstance(body.get("userId"), str):
-        ensure_shopper(req, body["userId"])
+    body = claim_order(req, read_json(req))
     placed = bootstrap.order_service().place(body)
     order = placed.order
     headers = {"Location": f"/api/users/{quote(order['userId'], safe='')}/orders/{quote(order['orderId'], safe='')}"}
@@ -29,7 +27,7 @@ def create_order(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @bp.function_name("list_user_orders")
-@bp.route(route="users/{user_id}/orders", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="users/{user_id}/orders", methods=["GET"], auth_level=shopper_auth_level())
 @handles_errors
 def list_user_orders(req: func.HttpRequest) -> func.HttpResponse:
     user_id = route_param(req, "user_id")
@@ -44,7 +42,7 @@ def list_user_orders(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @bp.function_name("get_user_order")
-@bp.route(route="users/{user_id}/orders/{order_id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="users/{user_id}/orders/{order_id}", methods=["GET"], auth_level=shopper_auth_level())
 @handles_errors
 def get_user_order(req: func.HttpRequest) -> func.HttpResponse:
     user_id = route_param(req, "user_id")

@@ -1,10 +1,11 @@
 """Recommendations: GET /api/users/{user_id}/recommendations, /api/products/{product_id}/similar,
-/api/products/{product_id}/bought-together, /api/recommendations/popular."""
+/api/products/{product_id}/bought-together, /api/recommendations/popular, /api/recommendations/trending."""
 from __future__ import annotations
 
 import azure.functions as func
 
-from functions.http import ensure_shopper, handles_errors, int_param, json_response, route_param, session_token
+from functions.http import (ensure_shopper_async, handles_errors, int_param, json_response,
+                            public_read_auth_level, route_param, session_token, shopper_auth_level)
 from shared import bootstrap
 from shared.domain.errors import ValidationError
 
@@ -12,8 +13,8 @@ bp = func.Blueprint()
 
 
 def _list_param(req: func.HttpRequest, name: str) -> tuple[str, ...]:
-    """Repeatable (?category=a&category=b) or comma-separated; the worker keeps only the last repeat, so
-    the local host and Azure both pass commas through intact."""
+    """Comma-separated, or repeated: the Functions host joins a repeated key's values with commas
+    (ASP.NET Core's StringValues.ToString()), and so does the local host."""
     raw = req.params.get(name)
     if not raw:
         return ()
@@ -30,22 +31,27 @@ def _bool_param(req: func.HttpRequest, name: str) -> bool:
     return raw in ("true", "1")
 
 
+def _cap_param(req: func.HttpRequest) -> int | None:
+    return int_param(req, "maxPerCategory", None, 1, 100)
+
+
 @bp.function_name("user_recommendations")
-@bp.route(route="users/{user_id}/recommendations", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="users/{user_id}/recommendations", methods=["GET"], auth_level=shopper_auth_level())
 @handles_errors
 async def user_recommendations(req: func.HttpRequest) -> func.HttpResponse:
     # Async, so that it runs on the worker's event loop, where concurrent requests share one scoring pass.
     user_id = route_param(req, "user_id")
-    ensure_shopper(req, user_id)
+    await ensure_shopper_async(req, user_id)
     result = await bootstrap.recommendation_service().for_user_async(
         user_id, k=int_param(req, "k", 10, 1, 100), categories=_list_param(req, "category"),
         exclude=_list_param(req, "exclude"), include_purchased=_bool_param(req, "includePurchased"),
-        session_token=session_token(req))
+        session_token=session_token(req), explain=_bool_param(req, "explain"),
+        max_per_category=_cap_param(req))
     return json_response(result)
 
 
 @bp.function_name("similar_products")
-@bp.route(route="products/{product_id}/similar", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="products/{product_id}/similar", methods=["GET"], auth_level=public_read_auth_level())
 @handles_errors
 def similar_products(req: func.HttpRequest) -> func.HttpResponse:
     result = bootstrap.recommendation_service().similar(route_param(req, "product_id"),
@@ -54,7 +60,7 @@ def similar_products(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @bp.function_name("bought_together")
-@bp.route(route="products/{product_id}/bought-together", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="products/{product_id}/bought-together", methods=["GET"], auth_level=public_read_auth_level())
 @handles_errors
 def bought_together(req: func.HttpRequest) -> func.HttpResponse:
     result = bootstrap.recommendation_service().bought_together(route_param(req, "product_id"),
@@ -63,9 +69,20 @@ def bought_together(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @bp.function_name("popular_products")
-@bp.route(route="recommendations/popular", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="recommendations/popular", methods=["GET"], auth_level=public_read_auth_level())
 @handles_errors
 def popular_products(req: func.HttpRequest) -> func.HttpResponse:
     result = bootstrap.recommendation_service().popular(k=int_param(req, "k", 10, 1, 100),
-                                                        categories=_list_param(req, "category"))
+                                                        categories=_list_param(req, "category"),
+                                                        max_per_category=_cap_param(req))
+    return json_response(result)
+
+
+@bp.function_name("trending_products")
+@bp.route(route="recommendations/trending", methods=["GET"], auth_level=public_read_auth_level())
+@handles_errors
+def trending_products(req: func.HttpRequest) -> func.HttpResponse:
+    result = bootstrap.recommendation_service().trending(k=int_param(req, "k", 10, 1, 100),
+                                                         categories=_list_param(req, "category"),
+                                                         max_per_category=_cap_param(req))
     return json_response(result)

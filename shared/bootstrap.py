@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable
 
+from shared import telemetry
 from shared.config import Settings
 from shared.domain.ports import DocumentStore
 
@@ -39,6 +40,7 @@ def reset() -> None:
     global _local_training_elsewhere
     with _lock:
         _local_training_elsewhere = False
+        telemetry.uninstall()
         store = _built.get("store")
         _built.clear()
         _overrides.clear()
@@ -47,7 +49,16 @@ def reset() -> None:
 
 
 def settings() -> Settings:
-    return _get("settings", Settings.from_env)
+    return _get("settings", _settings_from_env)
+
+
+def _settings_from_env() -> Settings:
+    """The process's settings; telemetry starts with them, once, on first use (never at import)."""
+    config = Settings.from_env()
+    if config.applicationinsights_connection_string and not telemetry.active():
+        from shared.adapters.azure_monitor import start_azure_monitor
+        telemetry.install(start_azure_monitor(config.applicationinsights_connection_string))
+    return config
 
 
 def store() -> DocumentStore:
@@ -70,7 +81,7 @@ def order_service():
 
 def health_service():
     from shared.services.health import HealthService
-    return _get("health_service", lambda: HealthService(store))
+    return _get("health_service", lambda: HealthService(store, model_cache))
 
 
 def model_registry():
@@ -88,6 +99,15 @@ def catalogue():
     return _get("catalogue", lambda: Catalogue(store()))
 
 
+def trending_updater():
+    from shared.services.trending import TrendingUpdater
+    return _get("trending_updater", lambda: TrendingUpdater(store(), settings().ranking_params()))
+
+
+def trending_board():
+    from shared.services.trending import TrendingBoard
+    return _get("trending_board", lambda: TrendingBoard(store(), settings().ranking_params(),
+                                                        settings().trending_refresh_seconds))
 def rule_book():
     from shared.services.rules import RuleBook
     return _get("rule_book", lambda: RuleBook(store(), settings().rules_refresh_seconds))
@@ -100,8 +120,20 @@ def recommendation_service():
         # Scoring runs in one thread per process beside the request threads; BLAS threads would only fight them.
         from threadpoolctl import threadpool_limits
         threadpool_limits(1, "blas")
-        return RecommendationService(store(), model_cache(), catalogue(), rule_book())
+        return RecommendationService(store(), model_cache(), catalogue(), trending_board(),
+                                     settings().ranking_params(), rule_book())
     return _get("recommendation_service", build)
+
+
+def user_data():
+    from shared.services.users import UserData
+    return _get("user_data", lambda: UserData(store()))
+
+
+def shopper_tokens():
+    """The bearer token verifier of SHOPPER_AUTH=jwt (its key cache lives as long as the process)."""
+    from shared.identity import TokenVerifier
+    return _get("shopper_tokens", lambda: TokenVerifier.from_settings(settings()))
 
 
 def trainer():

@@ -8,6 +8,9 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
 from shared.domain.errors import ConfigurationError
+from shared.domain.trending import RankingParams
+
+_RANKING = RankingParams()
 
 CONSISTENCY_LEVELS = ("Strong", "BoundedStaleness", "Session", "ConsistentPrefix", "Eventual")
 
@@ -41,6 +44,17 @@ class Settings:
     # Azure's own names, so the local host means by them what the Functions host does.
     functions_worker_process_count: int = _setting("FUNCTIONS_WORKER_PROCESS_COUNT", 1, low=1, high=10)
     python_threadpool_thread_count: int = _setting("PYTHON_THREADPOOL_THREAD_COUNT", 8, low=1, high=32)
+    # Kestrel's RequestHeadersTimeout (the Functions host's web server): slower clients get 408.
+    local_request_headers_timeout_seconds: float = _setting("LOCAL_REQUEST_HEADERS_TIMEOUT_SECONDS", 30.0,
+                                                            low=0.1, high=3600)
+
+    # Who a shopper is (docs/api.md, "Shopper identity"): key = a trusted backend holding the function key;
+    # easyauth = App Service authentication's principal header; jwt = a verified OpenID Connect bearer token.
+    shopper_auth: str = _setting("SHOPPER_AUTH", "key", choices=("key", "easyauth", "jwt"))
+    shopper_jwks_url: str = _setting("SHOPPER_JWKS_URL", "")
+    shopper_jwt_issuer: str = _setting("SHOPPER_JWT_ISSUER", "")
+    shopper_jwt_audience: str = _setting("SHOPPER_JWT_AUDIENCE", "")
+    shopper_jwt_claim: str = _setting("SHOPPER_JWT_CLAIM", "sub")
 
     trainer_backend: str = _setting("TRAINER_BACKEND", "local", choices=("local", "databricks"))
     training_threads: int = _setting("TRAINING_THREADS", 1, low=1, high=64)
@@ -56,6 +70,18 @@ class Settings:
     reconcile_schedule: str = _setting("RECONCILE_SCHEDULE", "*/10 * * * * *")
     model_ttl_seconds: int = _setting("MODEL_TTL_SECONDS", 7 * 86400, low=0)
     model_refresh_seconds: float = _setting("MODEL_REFRESH_SECONDS", 5.0, low=0)
+    # Empty: no telemetry is exported and the Azure Monitor distro is never imported (shared.telemetry).
+    applicationinsights_connection_string: str = _setting("APPLICATIONINSIGHTS_CONNECTION_STRING", "", secret=True)
+
+    # Trending and its part in the personalized list (defaults chosen by `manage.py tune`: RankingParams).
+    trending_half_life_days: float = _setting("TRENDING_HALF_LIFE_DAYS", _RANKING.trending_half_life_days, low=0.01)
+    trending_window_days: float = _setting("TRENDING_WINDOW_DAYS", _RANKING.trending_window_days, low=0.05,
+                                           high=60)
+    trending_weight: float = _setting("TRENDING_WEIGHT", _RANKING.trending_weight, low=0)
+    trending_refresh_seconds: float = _setting("TRENDING_REFRESH_SECONDS", 2.0, low=0)
+
+    def ranking_params(self) -> RankingParams:
+        return RankingParams(self.trending_half_life_days, self.trending_window_days, self.trending_weight)
     rules_refresh_seconds: float = _setting("RULES_REFRESH_SECONDS", 2.0, low=0.1, high=60)
 
     def __repr__(self) -> str:  # dataclass repr would be fine, but be explicit that secrets are redacted
@@ -97,6 +123,12 @@ class Settings:
         return settings
 
     def _check_combinations(self) -> None:
+        from shared.domain import ncrontab
+        try:
+            ncrontab.check(self.reconcile_schedule)
+        except ValueError as error:
+            raise ConfigurationError(f"RECONCILE_SCHEDULE={self.reconcile_schedule!r} is not an NCRONTAB schedule "
+                                     f"(six fields, seconds first, e.g. '*/10 * * * * *'): {error}") from None
         if self.store_backend == "cosmos" and not self.cosmos_endpoint:
             raise ConfigurationError("COSMOS_ENDPOINT is required when STORE_BACKEND=cosmos")
         if self.trainer_backend == "databricks" and not self.databricks_train_job_id:

@@ -171,6 +171,23 @@ class CosmosStore:
                        lambda hook: self._container(container).delete_item(doc_id, partition_key=partition_key,
                                                                            response_hook=hook))
 
+    def delete_partition(self, container: str, partition_key: str) -> int:
+        """The partition's ids by one single-partition query, then one delete each. Not the SDK's
+        delete_all_items_by_partition_key: that is a public preview (no SLA) that fails unless the account has the
+        DeleteAllItemsByPartitionKey capability enabled."""
+        ids = self._measured(container, "query", query_kind(partition_key), f"{container} partition {partition_key!r}",
+                             lambda hook: [item["id"] for item in self._items(
+                                 container, Query(partition_key=partition_key), _SCAN_PAGE, hook=hook,
+                                 select="c.id")], idempotent=True)
+        deleted = 0
+        for doc_id in ids:
+            try:
+                self.delete(container, doc_id, partition_key)
+                deleted += 1
+            except NotFoundError:   # deleted meanwhile (a concurrent or repeated request): gone either way
+                pass
+        return deleted
+
     def query(self, container: str, query: Query, *, continuation: str | None = None,
               session_token: str | None = None) -> Page:
         # The next page's token, too, comes from this query's own responses: the SDK's by_page()

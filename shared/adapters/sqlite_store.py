@@ -16,8 +16,8 @@ from typing import Iterable, Iterator
 
 import orjson
 
-from shared.domain.errors import (ConflictError, NotFoundError, PreconditionFailedError, UnavailableError,
-                                  ValidationError)
+from shared.domain.errors import (ConfigurationError, ConflictError, NotFoundError, PreconditionFailedError,
+                                  UnavailableError, ValidationError)
 from shared.domain.ports import (ETAG, TIMESTAMP, Document, Page, Query, StoreInfo, Written, partition_key_of,
                                  patch_fields)
 from shared.store_calls import PATCH, POINT_READ, WRITE, query_kind, record_store_call
@@ -53,15 +53,21 @@ class SqliteStore:
 
     def __init__(self, path: str):
         self.path = path
-        directory = os.path.dirname(os.path.abspath(path))
-        os.makedirs(directory, exist_ok=True)
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         # One writer at a time inside this process: SQLite would serialize them anyway, but its busy handler
         # sleeps in growing steps, which turns contention into long latency tails.
         self._write_lock = threading.Lock()
-        self._conn().executescript(_SCHEMA)
+        try:
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            conn = self._conn()
+            conn.executescript(_SCHEMA)
+            conn.execute("BEGIN IMMEDIATE")   # can we write? A read-only store would fail the first order
+            conn.execute("ROLLBACK")
+        except (OSError, sqlite3.Error) as error:
+            self.close()
+            raise _open_problem(path, error) from None
 
     # -- connections -------------------------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
@@ -99,10 +105,11 @@ class SqliteStore:
                     yield conn
                     conn.execute("COMMIT")
                 except BaseException:
-                    conn.execute("ROLLBACK")
+                    if conn.in_transaction:   # SQLite may have rolled back itself (a full disk does)
+                        conn.execute("ROLLBACK")
                     raise
         except sqlite3.OperationalError as error:
-            raise UnavailableError(f"the SQLite store is not available: {error}") from error
+            raise UnavailableError(f"the SQLite store {self.path} is not available: {error}") from error
 
     def _write(self, container: str, doc: Document, mode: str, if_match: str | None = None) -> Written:
         doc_id, pk = _identity(container, doc)
@@ -183,6 +190,13 @@ class SqliteStore:
                                   (container, partition_key, doc_id))
         if cursor.rowcount == 0:
             raise NotFoundError(f"{container} document {doc_id!r} not found")
+
+    def delete_partition(self, container: str, partition_key: str) -> int:
+        with _Reported(container, "delete_partition", WRITE), self._transaction() as conn:
+            live = conn.execute(f"SELECT count(*) FROM documents WHERE container=? AND pk=? AND {_LIVE}",
+                                (container, partition_key)).fetchone()[0]
+            conn.execute("DELETE FROM documents WHERE container=? AND pk=?", (container, partition_key))
+        return live
 
     def query(self, container: str, query: Query, *, continuation: str | None = None,
               session_token: str | None = None) -> Page:
@@ -313,6 +327,26 @@ def _select(container: str, query: Query) -> tuple[str, list]:
     return sql, params
 
 
+def _open_problem(path: str, error: Exception) -> Exception:
+    """One line that names SQLITE_PATH and the cause, for the start-up message."""
+    reason = getattr(error, "strerror", None) or str(error)
+    folder = os.path.dirname(os.path.abspath(path))
+    if "full" in reason.lower() or getattr(error, "errno", None) == 28:
+        return UnavailableError(f"SQLITE_PATH={path!r}: the disk is full ({reason})")
+    existing = path if os.path.exists(path) else folder
+    if os.path.isdir(path):
+        return ConfigurationError(f"SQLITE_PATH={path!r} is a folder, not a database file")
+    ancestor = folder
+    while not os.path.exists(ancestor) and os.path.dirname(ancestor) != ancestor:
+        ancestor = os.path.dirname(ancestor)
+    if os.path.isfile(ancestor):
+        return ConfigurationError(f"SQLITE_PATH={path!r}: {ancestor} is a file, not a folder")
+    if os.path.isdir(existing) and not os.access(existing, os.W_OK) or \
+            os.path.isfile(existing) and not os.access(existing, os.W_OK) or "readonly" in reason.replace("-", ""):
+        return ConfigurationError(f"SQLITE_PATH={path!r}: the store is read-only ({reason})")
+    return ConfigurationError(f"SQLITE_PATH={path!r}: cannot create or open the store ({reason})")
+
+
 def _encode_continuation(offset: int) -> str:
     return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
 
@@ -322,7 +356,7 @@ def _decode_continuation(token: str | None) -> int:
         return 0
     try:
         offset = json.loads(base64.urlsafe_b64decode(token.encode()))["offset"]
-        if isinstance(offset, int) and offset >= 0:
+        if isinstance(offset, int) and 0 <= offset < 2 ** 62:   # SQLite's OFFSET is a 64-bit integer
             return offset
     except (ValueError, KeyError, TypeError):
         pass

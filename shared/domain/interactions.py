@@ -11,7 +11,7 @@ from scipy import sparse
 
 from shared.domain.model_docs import FOLD_IN_OVERLAP_SECONDS
 from shared.domain.validation import format_timestamp
-from shared.domain.weighting import SECONDS_PER_DAY, decay
+from shared.domain.weighting import SECONDS_PER_DAY, decay, user_reference
 
 
 def to_epoch_seconds(timestamps) -> np.ndarray:
@@ -30,11 +30,15 @@ class Interactions:
     user_ids: list[str]
     product_ids: list[str]
     raw: sparse.csr_matrix                     # decayed counts, users x products
-    reference_time: str                        # newest createdAt: ages are measured back from here
+    reference_time: str                        # newest createdAt of all (users' references: weighting.py)
     received_through: str                      # newest receivedAt: later orders are folded in at serving
     recent_order_ids: dict[str, list[str]] = field(default_factory=dict)
     orders: int = 0
     lines: int = 0
+    user_reference_seconds: np.ndarray = field(default_factory=lambda: np.zeros(0))   # aligned with user_ids
+
+    def user_reference(self, row: int) -> str:
+        return from_epoch_seconds(float(self.user_reference_seconds[row]))
 
     @property
     def buyers_per_product(self) -> np.ndarray:
@@ -66,8 +70,12 @@ def collect(orders: Iterable[dict], half_life_days: float,
     counts = np.asarray(lines_per_order)
     created_seconds = to_epoch_seconds(order_created)   # once per order, not per line
     reference = created_seconds.max()
-    weights = np.repeat(decay((reference - created_seconds) / SECONDS_PER_DAY, half_life_days), counts)
-    rows = np.repeat(np.asarray(order_users), counts)
+    owners = np.asarray(order_users)
+    newest = np.full(len(user_index), -np.inf)
+    np.maximum.at(newest, owners, created_seconds)
+    references = user_reference(reference, newest, half_life_days)
+    weights = np.repeat(decay((references[owners] - created_seconds) / SECONDS_PER_DAY, half_life_days), counts)
+    rows = np.repeat(owners, counts)
     raw = sparse.coo_matrix((weights, (rows, np.asarray(cols))),
                             shape=(len(user_index), len(product_index))).tocsr()
     raw.sum_duplicates()
@@ -78,7 +86,7 @@ def collect(orders: Iterable[dict], half_life_days: float,
     for position in np.nonzero(received >= through - overlap_seconds)[0]:
         recent.setdefault(users[order_users[position]], []).append(order_ids[position])
     return Interactions(users, list(product_index), raw.astype(np.float32), from_epoch_seconds(reference),
-                        from_epoch_seconds(through), recent, len(order_ids), len(cols))
+                        from_epoch_seconds(through), recent, len(order_ids), len(cols), references)
 
 
 def format_timestamp_now() -> str:

@@ -52,7 +52,7 @@ def user_documents(version: str, data: Interactions, user_factors: np.ndarray) -
     for row, user_id in enumerate(data.user_ids):
         start, end = raw.indptr[row], raw.indptr[row + 1]
         interactions = dict(zip(ids[raw.indices[start:end]].tolist(), values[start:end].tolist()))
-        yield model_docs.user_vector_doc(version, user_id, user_factors[row], interactions, data.reference_time,
+        yield model_docs.user_vector_doc(version, user_id, user_factors[row], interactions, data.user_reference(row),
                                          data.received_through, data.recent_order_ids.get(user_id, []))
 
 

@@ -91,8 +91,11 @@ def _parse_line(item: object, name: str) -> OrderLine:
 
 
 def _fingerprint(body: dict) -> str:
-    # The request as sent, minus the id: a retry without createdAt still matches its first attempt.
+    # The request as sent, minus the id: a retry without createdAt still matches its first attempt. A null
+    # unitPrice means no unitPrice, so both spellings of one order match too.
     content = {key: value for key, value in body.items() if key != "orderId"}
+    content["items"] = [{key: value for key, value in item.items() if not (key == "unitPrice" and value is None)}
+                        for item in content["items"]]
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 

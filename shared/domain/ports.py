@@ -107,6 +107,11 @@ class DocumentStore(Protocol):
 
     def delete(self, container: str, doc_id: str, partition_key: str) -> None: ...
 
+    def delete_partition(self, container: str, partition_key: str) -> int:
+        """Delete every document of one logical partition (a shopper's orders); how many there were. Idempotent:
+        an empty partition is 0. Not atomic on Cosmos DB: after an error, call it again."""
+        ...
+
     def query(self, container: str, query: Query, *, continuation: str | None = None,
               session_token: str | None = None) -> Page: ...
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from datetime import datetime, timezone
 
 from shared.domain.errors import ValidationError
@@ -10,6 +11,10 @@ from shared.domain.errors import ValidationError
 MAX_ID_LENGTH = 128
 # Cosmos DB forbids / \ ? # in ids; control characters are never a legitimate id.
 _BAD_ID_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f/\\?#]")
+# Not text at all: lone surrogates (cannot be stored or sent as UTF-8) and Unicode's noncharacters.
+_NOT_TEXT = re.compile("[\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff\U0001fffe\U0001ffff\U0010fffe\U0010ffff]")
+# Characters that show nothing on their own: an id made only of these looks empty to a person.
+_INVISIBLE = {"Cc", "Cf", "Cn", "Co", "Cs", "Zs", "Zl", "Zp", "Mn", "Me"}
 
 
 def check_id(value: object, name: str) -> str:
@@ -21,8 +26,20 @@ def check_id(value: object, name: str) -> str:
         raise ValidationError(f"{name} is longer than {MAX_ID_LENGTH} characters", {"field": name})
     if _BAD_ID_CHARS.search(value):
         raise ValidationError(f"{name} holds a control character or one of / \\ ? #", {"field": name})
+    check_text(value, name)
     if value != value.strip():
         raise ValidationError(f"{name} must not start or end with white space", {"field": name})
+    if value in (".", ".."):   # path segments, not names: a URL holding them is rewritten on the way
+        raise ValidationError(f"{name} must not be . or ..", {"field": name})
+    if all(unicodedata.category(char) in _INVISIBLE for char in value):
+        raise ValidationError(f"{name} holds no visible character", {"field": name})
+    return value
+
+
+def check_text(value: str, name: str) -> str:
+    """Any string field: no lone surrogates or noncharacters (they cannot be stored or sent as UTF-8)."""
+    if _NOT_TEXT.search(value):
+        raise ValidationError(f"{name} holds a lone surrogate or a Unicode noncharacter", {"field": name})
     return value
 
 
@@ -61,11 +78,13 @@ def parse_timestamp(value: object, name: str) -> datetime:
         raise ValidationError(f"{name} must be an ISO-8601 string", {"field": name})
     try:
         parsed = datetime.fromisoformat(value)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=timezone.utc)
+        return parsed.astimezone(timezone.utc)
     except ValueError:
         raise ValidationError(f"{name} is not a valid ISO-8601 timestamp", {"field": name}) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+    except OverflowError:   # 0001-01-01T00:00:00+14:00 is before year 1 in UTC; 9999-12-31T23:59-14:00 after 9999
+        raise ValidationError(f"{name} lies outside the years 1 to 9999 in UTC", {"field": name}) from None
 
 
 def format_timestamp(moment: datetime) -> str:

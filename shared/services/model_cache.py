@@ -1,8 +1,13 @@
 """The serving side's view of the active model: product vectors, Y^T Y and popularity held in memory per
 model version; the active pointer re-read at most every `refresh_seconds`. Loading a new version happens
-off to the side and replaces the old one in a single assignment, so a request sees one model or the other."""
+off to the side and replaces the old one in a single assignment, so a request sees one model or the other.
+
+A damaged model (unreadable pointer, missing manifest or shards, garbage or non-finite vectors) never fails
+a request: serving keeps the last good model (or loads the pointer's previous version), else only the damaged
+model's popularity list, else nothing; `problem` says why, for /api/health, and it is logged once."""
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -10,12 +15,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from shared.domain import model_docs
-from shared.domain.errors import NotFoundError
+from shared.domain.errors import NotFoundError, UnavailableError
 from shared.domain.foldin import FoldInModel
 from shared.domain.interactions import to_epoch_seconds
 from shared.domain.ports import MODELS, DocumentStore
 from shared.domain.ranking import top_k
 from shared.services.scoring import BatchScorer
+
+log = logging.getLogger("models")
 
 
 @dataclass
@@ -83,6 +90,10 @@ def load_model(store: DocumentStore, version: str) -> LoadedModel:
                    for item in store.read(MODELS, model_docs.POPULARITY_ID, version)["items"]]
     except NotFoundError:
         popular = []
+    if not shards:
+        raise NotFoundError(f"model {version} has no product shards")
+    for doc in shards:
+        model_docs.validate(doc, factors)   # ValueError on garbage or non-finite vectors
     product_ids = [pid for doc in shards for pid in doc["productIds"]]
     vectors = np.concatenate([model_docs.decode_vectors(doc["vectors"], factors) for doc in shards])
     # Kept transposed (factors x products, contiguous): BLAS scores x @ Y^T about twice as fast as Y @ x,
@@ -116,6 +127,7 @@ class ModelCache:
         self._store = store
         self._refresh = refresh_seconds
         self._model: LoadedModel | None = None
+        self._broken: tuple[str, str, list] | None = None   # (what, why, the damaged model's popularity if readable)
         self._checked_at = float("-inf")
         self._lock = threading.Lock()
 
@@ -123,19 +135,72 @@ class ModelCache:
         if time.monotonic() - self._checked_at >= self._refresh:
             with self._lock:
                 if time.monotonic() - self._checked_at >= self._refresh:
-                    self._model = self._load_active()
+                    self._refresh_now()
                     self._checked_at = time.monotonic()
         return self._model
 
     def invalidate(self) -> None:
         self._checked_at = float("-inf")
 
-    def _load_active(self) -> LoadedModel | None:
+    @property
+    def problem(self) -> str | None:
+        """Why serving does not use the active model, or None when it does (or there is none yet)."""
+        self.current()
+        return self._broken[1] if self._broken else None
+
+    def fallback_popular(self) -> list[tuple[str, float]]:
+        """With no usable model: the damaged active model's popularity list when that part was readable."""
+        return self._broken[2] if self._broken and self._model is None else []
+
+    def _refresh_now(self) -> None:
         try:
             pointer = self._store.read(MODELS, model_docs.ACTIVE_POINTER_ID, model_docs.ACTIVE_POINTER_ID)
         except NotFoundError:
-            return None
-        version = pointer["activeVersion"]
+            self._model, self._broken = None, None
+            return
+        except UnavailableError:
+            raise
+        except Exception as error:  # noqa: BLE001 - a damaged document must not fail every request
+            return self._degrade("pointer", f"the active pointer cannot be read ({type(error).__name__}: {error})",
+                                 None)
+        version = pointer.get("activeVersion") if isinstance(pointer, dict) else None
+        if not isinstance(version, str) or not model_docs.valid_version(version):
+            return self._degrade("pointer", f"the active pointer names no valid model version ({version!r})", None)
         if self._model is not None and self._model.version == version:
-            return self._model
-        return load_model(self._store, version)
+            self._broken = None
+            return
+        if self._broken and self._broken[0] == f"{version}@{pointer.get('activatedAt')}":
+            return   # known damaged: not re-read on every refresh; a new activation is
+        try:
+            self._model, self._broken = load_model(self._store, version), None
+        except UnavailableError:
+            raise
+        except Exception as error:  # noqa: BLE001 - see above
+            self._degrade(f"{version}@{pointer.get('activatedAt')}",
+                          f"model {version} cannot be served ({type(error).__name__}: {error})",
+                          pointer.get("previousVersion"), version)
+
+    def _degrade(self, key: str, why: str, previous: str | None, version: str | None = None) -> None:
+        """`key` names the damaged state (pointer version and activation), `version` the damaged model."""
+        if self._model is None and isinstance(previous, str) and model_docs.valid_version(previous):
+            try:
+                self._model = load_model(self._store, previous)
+            except UnavailableError:
+                raise
+            except Exception:  # noqa: BLE001 - the previous one is damaged too: popularity
+                self._model = None
+        if self._broken is None or self._broken[:2] != (key, why):   # once per problem, not per request
+            log.error("%s; serving %s", why, f"model {self._model.version}" if self._model else "popularity")
+        popular = _popularity(self._store, version) if self._model is None and version else []
+        self._broken = (key, why, popular)
+
+
+def _popularity(store: DocumentStore, version: str) -> list[tuple[str, float]]:
+    try:
+        doc = store.read(MODELS, model_docs.POPULARITY_ID, version)
+        model_docs.validate(doc)
+        return [(item["productId"], float(item["score"])) for item in doc["items"]]
+    except UnavailableError:
+        raise
+    except Exception:  # noqa: BLE001 - no usable popularity either: an empty list
+        return []

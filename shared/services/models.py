@@ -10,6 +10,9 @@ from shared.domain.ports import ETAG, MODELS, DocumentStore, Filter, Query
 from shared.domain.validation import format_timestamp
 
 
+MAX_ZERO_VECTOR_SHARE = 0.5   # products with no usable interaction (e.g. bought by everyone) get zero vectors
+
+
 class ModelRegistry:
     def __init__(self, store: DocumentStore, retire_ttl_seconds: int = 3600):
         self._store = store
@@ -54,6 +57,7 @@ class ModelRegistry:
             model_docs.validate(manifest)
         except ValueError as error:
             raise ValidationError(f"model {version} has an invalid manifest: {error}") from None
+        self._check_vectors(version, manifest)
         current = self.pointer()
         previous = current["activeVersion"] if current else None
         if previous == version:
@@ -68,6 +72,27 @@ class ModelRegistry:
             raise ConflictError("another activation changed the active model at the same time; retry") from None
         self.retire_old(keep={version, previous})
         return written.document
+
+    def _check_vectors(self, version: str, manifest: dict) -> None:
+        """Never activate a model serving cannot use: every product shard present and valid (finite vectors),
+        and not mostly empty vectors (scores of 0 for everyone would be served as "personalized")."""
+        factors = int(manifest["params"]["factors"])
+        shards = [doc for doc in self._store.scan(MODELS, Query(partition_key=version))
+                  if doc.get("type") == "productShard"]
+        if len(shards) != manifest["shards"]["products"]:
+            raise ValidationError(f"model {version} has {len(shards)} of {manifest['shards']['products']} "
+                                  "product shards")
+        zero = total = 0
+        for doc in shards:
+            try:
+                model_docs.validate(doc, factors)
+                vectors = model_docs.decode_vectors(doc["vectors"], factors)
+            except (ValueError, TypeError) as error:
+                raise ValidationError(f"model {version} has an invalid product shard: {error}") from None
+            zero += int((~vectors.any(axis=1)).sum())
+            total += len(vectors)
+        if total == 0 or zero > MAX_ZERO_VECTOR_SHARE * total:
+            raise ValidationError(f"model {version}: {zero} of {total} product vectors are all zero")
 
     def retire_old(self, keep: set[str | None]) -> list[str]:
         """Give every version not in `keep` (and older than the newest kept) a TTL, so it expires. Each of its

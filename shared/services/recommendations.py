@@ -9,83 +9,173 @@ from datetime import datetime, timezone
 
 import numpy as np
 
+from shared import telemetry
+from shared.domain import blending, explain
 from shared.domain.errors import NotFoundError, ValidationError
 from shared.domain.foldin import decayed_counts, solve_user
 from shared.domain.interactions import from_epoch_seconds, to_epoch_seconds
 from shared.domain.model_docs import FOLD_IN_OVERLAP_SECONDS, decode_vectors
 from shared.domain.ports import ORDERS, USER_VECTORS, DocumentStore, Filter, Query
 from shared.domain.ranking import top_k
-from shared.domain.rules import Rule, apply, pool_size
+from shared.domain.rules import Placed, Rule, apply, pool_size
+from shared.domain.trending import RankingParams
 from shared.domain.validation import check_id, format_timestamp
-from shared.domain.weighting import SECONDS_PER_DAY, decay
+from shared.domain.weighting import SECONDS_PER_DAY, decay, folded_reference
 from shared.services.catalogue import Catalogue
 from shared.services.model_cache import LoadedModel, ModelCache
 from shared.services.rules import RuleBook
+from shared.services.trending import TrendingBoard
 
 MAX_K = 100
 MAX_ORDERS_READ = 1000   # a user's history beyond this many newest orders is left to the trained vector
 
 
 class RecommendationService:
-    def __init__(self, store: DocumentStore, models: ModelCache, catalogue: Catalogue, rules: RuleBook | None = None):
+    """`rules`, when given, holds the merchandising rules every list passes through last (shared.domain.rules):
+    each list hands over a deeper pool of candidates (pool_size) and what it would allow a pin to bring in."""
+
+    def __init__(self, store: DocumentStore, models: ModelCache, catalogue: Catalogue,
+                 trending: TrendingBoard | None = None, ranking: RankingParams | None = None,
+                 rules: RuleBook | None = None):
         self._store = store
         self._models = models
         self._catalogue = catalogue
+        self._trending = trending
+        self._ranking = ranking or RankingParams()
         self._rules = rules
 
+    @telemetry.recommendations("user")
     def for_user(self, user_id: str, k: int = 10, categories: tuple[str, ...] = (), exclude: tuple[str, ...] = (),
-                 include_purchased: bool = False, session_token: str | None = None) -> dict:
-        plan = self._plan(user_id, k, categories, exclude, include_purchased, session_token)
+                 include_purchased: bool = False, session_token: str | None = None, explain: bool = False,
+                 max_per_category: int | None = None) -> dict:
+        plan = self._plan(user_id, k, categories, exclude, include_purchased, session_token, explain,
+                          max_per_category)
         if isinstance(plan, dict):
             return plan
         return self._finish(plan, plan.model.scorer.score(plan.vector))
 
+    @telemetry.recommendations("user")
     async def for_user_async(self, user_id: str, k: int = 10, categories: tuple[str, ...] = (),
                              exclude: tuple[str, ...] = (), include_purchased: bool = False,
-                             session_token: str | None = None) -> dict:
+                             session_token: str | None = None, explain: bool = False,
+                             max_per_category: int | None = None) -> dict:
         """The same, for a request served on an event loop: store reads go to a thread unless the store is
         embedded, and scoring joins the loop's batches (BatchScorer.score_async)."""
-        args = (user_id, k, categories, exclude, include_purchased, session_token)
+        args = (user_id, k, categories, exclude, include_purchased, session_token, explain, max_per_category)
         plan = self._plan(*args) if self._store.embedded else await asyncio.to_thread(self._plan, *args)
         if isinstance(plan, dict):
             return plan
         return self._finish(plan, await plan.model.scorer.score_async(plan.vector))
 
-    def _plan(self, user_id, k, categories, exclude, include_purchased, session_token) -> "_Ranking | dict":
+    def _plan(self, user_id, k, categories, exclude, include_purchased, session_token, explain=False,
+              max_per_category=None) -> "_Ranking | dict":
         """Everything up to scoring: the user's vector and what to exclude; or the whole response when
-        there is nothing to score (no model yet, cold start)."""
+        there is nothing to score (no model yet, cold start: trending, or popular before anything trends)."""
         check_id(user_id, "userId")
         _check_k(k)
+        _check_cap(max_per_category)
         model = self._models.current()
-        if model is None:
-            return self._response(user_id, [], None, "popular")
-        vector, bought = self._user_state(model, user_id, session_token)
-        skipped = [model.index[pid] for pid in exclude if pid in model.index] + ([] if include_purchased else bought)
-        if vector is None:
-            skip_ids = set(exclude) | {model.product_ids[i] for i in skipped}
-            return self._response(user_id, self._popular(model, k, categories, skip_ids, "personalized"),
-                                  model.version, "popular")
+        if model is None:   # no model yet, or a damaged one: its popularity list if readable (model_cache)
+            return self._response(user_id, self._models.fallback_popular()[:k], None, "popular")
+        vector, raw = self._user_state(model, user_id, session_token)
+        skipped = [model.index[pid] for pid in exclude if pid in model.index] + ([] if include_purchased else list(raw))
+        if vector is None or not vector.any() or not np.isfinite(vector).all():
+            # No vector, or one that says nothing (all zero: only products everyone buys; or not finite):
+            # trending (or popularity), as documented, rather than "personalized" scores of 0.
+            return self._cold_start(model, user_id, k, categories, exclude, skipped, explain, max_per_category)
         excluded = np.asarray(skipped, dtype=np.int64)
         unavailable = self._catalogue.unavailable_indices(model.version, model.product_ids,
                                                           tuple(sorted(categories)))
         if unavailable is not None:
             excluded = np.concatenate([excluded, unavailable])
         # The rules are taken here, where a store read would be off the event loop (for_user_async).
-        return _Ranking(model, user_id, k, vector, excluded, categories, frozenset(exclude), self._current_rules())
+        return _Ranking(model, user_id, k, vector, excluded, categories, exclude, skipped,
+                        raw if explain else None, max_per_category, self._current_rules())
 
     def _finish(self, plan: "_Ranking", scores: np.ndarray) -> dict:
+        """Blend with trending, pick the best (capped per category), explain if asked."""
         model = plan.model
+        scores[plan.excluded] = -np.inf   # the scores are this request's own
+        trend = self._trend_vector(model)
+        final, scale = blending.blend(scores, trend, self._ranking.trending_weight)
         pool = self._pool("personalized", plan.k, plan.rules)
-        best = top_k(scores, pool, plan.excluded, overwrite=True)   # the scores are this request's own
-        candidates = zip([model.product_ids[i] for i in best.tolist()], scores[best].tolist())
+        best = blending.best_capped(final, pool, lambda i: self._category(model.product_ids[i]),
+                                    plan.max_per_category).tolist()
+        chosen = scores[best[:plan.k]]
+        if chosen.size and (not chosen.any() or not np.isfinite(chosen).all()):   # nothing to rank by
+            return self._cold_start(model, plan.user_id, plan.k, plan.categories, plan.exclude, plan.skipped,
+                                    plan.raw is not None, plan.max_per_category)
 
-        def allowed(pid: str) -> bool:   # excluded products were set to -inf above
+        def allowed(pid: str) -> bool:   # excluded products are -inf in the request's own scores
             if pid in model.index:
                 return bool(np.isfinite(scores[model.index[pid]]))
             return pid not in plan.exclude and self._pinnable(model, pid, plan.categories)
 
-        items = self._ruled("personalized", candidates, plan.k, allowed, plan.rules)
-        return self._response(plan.user_id, items, model.version, "personalized")
+        placed = self._ruled("personalized", [(model.product_ids[i], float(final[i])) for i in best], plan.k,
+                             allowed, plan.rules)
+        items = [(item.product_id, item.score) for item in placed]
+        reasons = None
+        if plan.raw is not None:
+            ranked = [model.index[item.product_id] for item in placed if item.rule_id is None]
+            explained = dict(zip((model.product_ids[i] for i in ranked),
+                                 self._explain(plan, ranked, scores / scale, trend)))
+            reasons = [{"kind": "rule", "ruleId": item.rule_id} if item.rule_id is not None
+                       else explained[item.product_id] for item in placed]
+        return self._response(plan.user_id, items, model.version, "personalized", reasons)
+
+    def _explain(self, plan: "_Ranking", best: list[int], als: np.ndarray, trend: np.ndarray | None) -> list[dict]:
+        """history: the one or two history products adding most to the item's ALS score (exact, from the
+        fold-in solution); trending: when the trending part of the blended score is the larger one."""
+        model = plan.model
+        indices, contributions = explain.history_contributions(model.fold_in, plan.raw, best)
+        reasons = []
+        for column, index in enumerate(best):
+            trending_part = self._ranking.trending_weight * trend[index] if trend is not None else 0.0
+            if trending_part > als[index]:
+                reasons.append({"kind": "trending"})
+                continue
+            causes = explain.top_contributors(indices, contributions, column)
+            reasons.append({"kind": "history", "productIds": [model.product_ids[i] for i in causes]})
+        return reasons
+
+    def _cold_start(self, model, user_id, k, categories, exclude, skipped, explain, max_per_category) -> dict:
+        """Nothing personal to rank by: the trending list, or popularity while nothing trends."""
+        skip_ids = set(exclude) | {model.product_ids[i] for i in skipped}
+        trending = self._trending_items(k, categories, skip_ids, max_per_category)
+        if trending:
+            return self._response(user_id, trending, model.version, "trending",
+                                  [{"kind": "trending"}] * len(trending) if explain else None)
+        popular = self._popular(model, k, categories, skip_ids, max_per_category)
+        return self._response(user_id, popular, model.version, "popular",
+                              [{"kind": "popular"}] * len(popular) if explain else None)
+
+    def _trend_vector(self, model: LoadedModel) -> np.ndarray | None:
+        if self._trending is None or self._ranking.trending_weight <= 0:
+            return None
+        return self._trending.vector_for(model.version, model.product_ids)
+
+    @telemetry.recommendations("trending", strategy="trending")
+    def trending(self, k: int = 10, categories: tuple[str, ...] = (), max_per_category: int | None = None) -> dict:
+        """Products bought by the most distinct shoppers lately (shared.domain.trending), in stock."""
+        _check_k(k)
+        _check_cap(max_per_category)
+        items = self._trending_items(k, categories, set(), max_per_category)
+        model = self._models.current()
+        return {"items": self._items(items), "list": "trending", "modelVersion": model.version if model else None,
+                "window": {"days": self._ranking.trending_window_days,
+                           "halfLifeDays": self._ranking.trending_half_life_days},
+                "generatedAt": _now()}
+
+    def _trending_items(self, k, categories, skip: set[str], max_per_category) -> list[tuple[str, float]]:
+        if self._trending is None:
+            return []
+        self._catalogue.snapshot()   # loads it on first use (describe reads only what is loaded)
+        available = [(pid, score) for pid, score in self._trending.ranked()
+                     if pid not in skip and self._available(pid, categories)]
+        model = self._models.current()
+        pool = blending.cap_ids(available, self._pool("trending", k), self._category, max_per_category)
+        return self._through_rules("trending", pool, k,
+                                   lambda pid: pid not in skip and self._pinnable(model, pid, categories))
 
     def _user_state(self, model: LoadedModel, user_id: str, session_token: str | None):
         """(vector or None for cold start, indices of products bought) from the user's vector document and
@@ -102,37 +192,46 @@ class RecommendationService:
         seen = set(doc["recentOrderIds"]) if doc else set()
         orders = [order for order in self._store.query(ORDERS, query, session_token=session_token).items
                   if order["id"] not in seen]
+        created = to_epoch_seconds([order["createdAt"] for order in orders]) if orders else []
+        # The user's reference time (shared.domain.weighting) with their new orders: the document's counts
+        # are relative to its decayReference and move with it.
+        doc_reference = _epoch(doc["decayReference"]) if doc is not None else float("-inf")
+        newest_new = float(np.max(created)) if len(created) else float("-inf")
+        reference = folded_reference(model.decay_reference_seconds, doc_reference, newest_new, model.half_life_days)
         raw: dict[int, float] = {}
         if doc is not None:
-            # The document may come from a newer model than the active one: bring its decayed counts to the
-            # active model's reference time, so old and new lines are weighed alike.
-            shift = _decay_shift(doc["decayReference"], model.decay_reference_seconds, model.half_life_days)
+            shift = float(decay((reference - doc_reference) / SECONDS_PER_DAY, model.half_life_days))
             raw = {model.index[pid]: value * shift for pid, value in doc["interactions"].items()
                    if pid in model.index}
-        created = to_epoch_seconds([order["createdAt"] for order in orders]) if orders else []
         lines = [(model.index[line["productId"]], when) for order, when in zip(orders, created)
                  for line in order["items"] if line["productId"] in model.index]
-        for index, value in decayed_counts(lines, model.decay_reference_seconds, model.half_life_days).items():
+        for index, value in decayed_counts(lines, reference, model.half_life_days).items():
             raw[index] = raw.get(index, 0.0) + value
         if not raw:
-            return None, []
+            return None, {}
         if doc is not None and not lines and doc["modelVersion"] == model.version:
             vector = decode_vectors(doc["vector"], model.vectors.shape[1])[0]
         else:
             vector = solve_user(model.fold_in, raw)
-        return vector, list(raw)
+        return vector, raw
 
-    def popular(self, k: int = 10, categories: tuple[str, ...] = ()) -> dict:
+    @telemetry.recommendations("popular", strategy="popular")
+    def popular(self, k: int = 10, categories: tuple[str, ...] = (), max_per_category: int | None = None) -> dict:
         _check_k(k)
+        _check_cap(max_per_category)
         model = self._models.current()
-        items = self._popular(model, k, categories, set(), "popular") if model else []
-        return {"items": [self._item(pid, score) for pid, score in items],
-                "modelVersion": model.version if model else None, "generatedAt": _now()}
+        items = (self._popular(model, k, categories, set(), max_per_category) if model
+                 else self._models.fallback_popular()[:k])
+        return {"items": self._items(items), "modelVersion": model.version if model else None,
+                "generatedAt": _now()}
 
+    @telemetry.recommendations("similar", strategy="similar")
     def similar(self, product_id: str, k: int = 10) -> dict:
         check_id(product_id, "productId")
         _check_k(k)
         model = self._models.current()
+        if model is None and self._models.problem:   # degraded: nothing to compare with, not "unknown product"
+            return {"productId": product_id, "items": [], "modelVersion": None, "generatedAt": _now()}
         if model is None or product_id not in model.index:
             raise NotFoundError(f"product {product_id!r} is not in the active model")
         mask = self._catalogue.unavailable_mask(model.version, model.product_ids, ())
@@ -143,12 +242,15 @@ class RecommendationService:
                 self._catalogue.unavailable_indices(model.version, model.product_ids, ()))
         return self._product_list("similar", model, product_id, neighbours, mask, k)
 
+    @telemetry.recommendations("boughtTogether", strategy="boughtTogether")
     def bought_together(self, product_id: str, k: int = 10) -> dict:
         """Products bought in the same orders more often than chance (shared.domain.bought_together), best
         first; out-of-stock and hidden products left out. Empty for a product bought with nothing."""
         check_id(product_id, "productId")
         _check_k(k)
         model = self._models.current()
+        if model is None and self._models.problem:   # degraded, as similar()
+            return {"productId": product_id, "items": [], "modelVersion": None, "generatedAt": _now()}
         if model is None or product_id not in model.index:
             raise NotFoundError(f"product {product_id!r} is not in the active model")
         mask = self._catalogue.unavailable_mask(model.version, model.product_ids, ())
@@ -158,75 +260,80 @@ class RecommendationService:
     def _product_list(self, list_name, model, product_id, pairs, mask, k) -> dict:
         candidates = [(pid, score) for pid, score in pairs
                       if mask is None or pid not in model.index or not mask[model.index[pid]]]
-        items = self._ruled(list_name, candidates, k,
-                            lambda pid: pid != product_id and self._pinnable(model, pid, ()))
-        return {"productId": product_id, "items": [self._item(pid, score) for pid, score in items],
-                "modelVersion": model.version, "generatedAt": _now()}
+        items = self._through_rules(list_name, candidates, k,
+                                    lambda pid: pid != product_id and self._pinnable(model, pid, ()))
+        return {"productId": product_id, "items": self._items(items), "modelVersion": model.version,
+                "generatedAt": _now()}
 
     def _popular(self, model: LoadedModel, k: int, categories, skip: set[str],
-                 list_name: str) -> list[tuple[str, float]]:
+                 max_per_category: int | None = None) -> list[tuple[str, float]]:
         mask = self._catalogue.unavailable_mask(model.version, model.product_ids, tuple(sorted(categories)))
-        pool = self._pool(list_name, k)
-        chosen = []
-        for pid, score in model.popular:
-            if pid in skip or (mask is not None and pid in model.index and mask[model.index[pid]]):
-                continue
-            chosen.append((pid, score))
-            if len(chosen) == pool:
-                break
-        return self._ruled(list_name, chosen, k,
-                           lambda pid: pid not in skip and self._pinnable(model, pid, categories))
+        available = (item for item in model.popular if item[0] not in skip and
+                     not (mask is not None and item[0] in model.index and mask[model.index[item[0]]]))
+        pool = blending.cap_ids(available, self._pool("popular", k), self._category, max_per_category)
+        return self._through_rules("popular", pool, k,
+                                   lambda pid: pid not in skip and self._pinnable(model, pid, categories))
 
     # -- merchandising rules (shared.services.rules) -----------------------------------------------------
     def _current_rules(self) -> tuple[Rule, ...]:
         return self._rules.current() if self._rules is not None else ()
 
     def _pool(self, list_name: str, k: int, rules: tuple[Rule, ...] | None = None) -> int:
+        """How many ranked candidates a list hands to its rules (k without rules)."""
         rules = self._current_rules() if rules is None else rules
         return pool_size(rules, list_name, k, datetime.now(timezone.utc)) if rules else k
 
-    def _ruled(self, list_name: str, candidates, k: int, allowed,
-               rules: tuple[Rule, ...] | None = None) -> list[tuple[str, float]]:
-        """The list's first k after the merchandising rules (the first k as they are without rules)."""
+    def _through_rules(self, list_name: str, items: list, k: int, allowed=lambda pid: False) -> list:
+        """The merchandising step (boost, bury, pin, hide) every list passes through; the first k without rules."""
+        return [(item.product_id, item.score) for item in self._ruled(list_name, items, k, allowed)]
+
+    def _ruled(self, list_name: str, candidates: list, k: int, allowed,
+               rules: tuple[Rule, ...] | None = None) -> list[Placed]:
         rules = self._current_rules() if rules is None else rules
         if not rules:
-            return list(candidates)[:k]
-        products = self._catalogue.snapshot()
-        placed = apply(rules, list_name, candidates, k, datetime.now(timezone.utc),
-                       lambda pid: (products.get(pid) or {}).get("category"), allowed)
-        return [(item.product_id, item.score) for item in placed]
+            return [Placed(pid, score) for pid, score in candidates[:k]]
+        return apply(rules, list_name, candidates, k, datetime.now(timezone.utc), self._category, allowed)
 
-    def _pinnable(self, model: LoadedModel, product_id: str, categories) -> bool:
-        """May a pin put this product (not one of the list's candidates) into a list: a product the catalogue
-        or the model knows, in stock, and in the requested categories."""
-        doc = self._catalogue.snapshot().get(product_id)
-        if doc is None and product_id not in model.index:
-            return False
-        if doc is not None and doc.get("inStock") is False:
+    def _pinnable(self, model: LoadedModel | None, product_id: str, categories) -> bool:
+        """May a pin bring this product (not one of the list's candidates) into a list: a product the catalogue
+        or the model knows, in stock, in the requested categories."""
+        known = self._catalogue.snapshot().get(product_id) is not None
+        return (known or (model is not None and product_id in model.index)) and self._available(product_id,
+                                                                                                 categories)
+
+    def _available(self, product_id: str, categories: tuple[str, ...]) -> bool:
+        """In stock, and in one of `categories` when asked for and the catalogue has categories at all."""
+        described = self._catalogue.describe(product_id)
+        if described.get("inStock") is False:
             return False
         if categories and self._catalogue.knows_categories():
-            return doc is not None and doc.get("category") in categories
+            return described.get("category") in categories
         return True
 
-    def _item(self, product_id: str, score: float) -> dict:
-        return {"productId": product_id, "score": round(score, 6), **self._catalogue.describe(product_id)}
+    def _category(self, product_id: str) -> str | None:
+        return self._catalogue.describe(product_id).get("category")
 
-    def _response(self, user_id, items, version, strategy) -> dict:
-        return {"userId": user_id, "items": [self._item(pid, score) for pid, score in items],
-                "modelVersion": version, "strategy": strategy, "generatedAt": _now()}
+    def _items(self, items, reasons: list[dict] | None = None) -> list[dict]:
+        found = [{"productId": pid, "score": round(score, 6), **self._catalogue.describe(pid)} for pid, score in items]
+        for item, because in zip(found, reasons or ()):
+            item["because"] = because
+        return found
+
+    def _response(self, user_id, items, version, strategy, reasons=None) -> dict:
+        return {"userId": user_id, "items": self._items(items, reasons), "modelVersion": version,
+                "strategy": strategy, "generatedAt": _now()}
 
 
-# Both depend only on the user document's model version, so a handful of values serve every request.
+# Depends only on the user document's model version, so a handful of values serve every request.
 @functools.lru_cache(maxsize=64)
 def _fold_in_from(received_through: str) -> str:
     """The receivedAt after which orders may be missing from a user document (with a safety overlap)."""
     return from_epoch_seconds(to_epoch_seconds([received_through])[0] - FOLD_IN_OVERLAP_SECONDS)
 
 
-@functools.lru_cache(maxsize=64)
-def _decay_shift(doc_reference: str, model_reference_seconds: float, half_life_days: float) -> float:
-    return float(decay((model_reference_seconds - to_epoch_seconds([doc_reference])[0]) / SECONDS_PER_DAY,
-                       half_life_days))
+@functools.lru_cache(maxsize=1024)
+def _epoch(timestamp: str) -> float:
+    return float(to_epoch_seconds([timestamp])[0])
 
 
 @dataclass(frozen=True)
@@ -236,14 +343,22 @@ class _Ranking:
     k: int
     vector: np.ndarray
     excluded: np.ndarray
-    categories: tuple[str, ...] = ()
-    exclude: frozenset[str] = frozenset()
+    categories: tuple
+    exclude: tuple
+    skipped: list
+    raw: dict | None = None                # the user's decayed counts, kept when explanations are asked for
+    max_per_category: int | None = None
     rules: tuple[Rule, ...] = ()
 
 
 def _check_k(k: int) -> None:
     if not 1 <= k <= MAX_K:
         raise ValidationError(f"k must be between 1 and {MAX_K}", {"field": "k"})
+
+
+def _check_cap(max_per_category: int | None) -> None:
+    if max_per_category is not None and not 1 <= max_per_category <= MAX_K:
+        raise ValidationError(f"maxPerCategory must be between 1 and {MAX_K}", {"field": "maxPerCategory"})
 
 
 def _now() -> str:

@@ -168,6 +168,12 @@ class _Handler(BaseHTTPRequestHandler):
                                       _charged("read"))
                 return self._send(200, current, {"x-ms-session-token": f"0:-1#{server.lsn.get(container, 0)}",
                                                  **_charged("read")})
+            if method == "DELETE":
+                if current is None:
+                    return self._send(404, {"code": "NotFound", "message": "Entity does not exist"},
+                                      _charged("write"))
+                del server.documents[key]
+                return self._send(204, None, _charged("write"))
             upsert = headers.get("x-ms-documentdb-is-upsert", "").lower() == "true"
             if method == "POST" and current is not None and not upsert:
                 return self._send(409, {"code": "Conflict", "message": "Entity already exists"})
@@ -510,3 +516,27 @@ def test_every_store_call_reports_the_request_charge_of_its_own_responses(store,
         ("read", store_calls.POINT_READ, CHARGES["read"]),
         ("query", store_calls.SINGLE_PARTITION_QUERY, pytest.approx(3 * CHARGES["query-page"]))]
     assert all(call.container in (ORDERS, TRAINING_RUNS) and call.duration_ms > 0 for call in calls.calls)
+
+
+def test_delete_partition_queries_one_partition_for_ids_and_deletes_each_in_it(store, server):
+    """One single-partition query for the ids, then a DELETE per id with that partition key; an id already gone
+    (deleted meanwhile) is not an error. Each call is reported with its request charge."""
+    from shared import store_calls
+    for doc_id in ("o1", "o2", "o3"):
+        store.create(ORDERS, order(doc_id))
+    store.create(ORDERS, order("o1", user="u2"))
+    server.fail("DELETE", "/docs/o2", 404)   # as if a concurrent request deleted it first
+    with store_calls.recording() as calls:
+        assert store.delete_partition(ORDERS, "u1") == 2
+    queries = [headers for headers in server.headers_of("POST", "/colls/orders/docs")
+               if headers.get("x-ms-documentdb-isquery", "").lower() == "true"]
+    assert [headers["x-ms-documentdb-partitionkey"] for headers in queries] == ['["u1"]']
+    assert server.bodies[("POST", "/dbs/db/colls/orders/docs")]["query"] == 'SELECT c.id FROM c WHERE c["userId"] = @pk'
+    deletes = sorted(path for method, path, _ in server.requests if method == "DELETE")
+    assert deletes == [f"/dbs/db/colls/orders/docs/o{n}" for n in (1, 2, 3)]
+    assert {headers["x-ms-documentdb-partitionkey"] for headers in server.headers_of("DELETE", "/docs/")} == {'["u1"]'}
+    assert sorted(key for key in server.documents if key[0] == "orders") == [("orders", "u1", "o2"),
+                                                                            ("orders", "u2", "o1")]
+    assert [(call.operation, call.kind) for call in calls.calls] == [
+        ("query", store_calls.SINGLE_PARTITION_QUERY)] + [("delete", store_calls.WRITE)] * 3
+    assert calls.calls[0].charge == CHARGES["query-page"]

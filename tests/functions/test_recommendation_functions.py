@@ -215,3 +215,24 @@ def test_with_a_network_store_the_reads_leave_the_event_loop_and_concurrent_requ
     loop_thread, results = asyncio.run(both())
     assert remote.read_threads and loop_thread not in remote.read_threads
     assert [result["items"] for result in results] == [expected["u001"], expected["u002"]]
+
+
+def test_an_order_dated_long_ago_still_personalizes_with_real_scores(serving):
+    trained(serving, bootstrap.model_registry(), clustered_orders())
+    status, _ = post_order({"userId": "from-2000", "createdAt": "2000-01-01T00:00:00Z",
+                            "items": [{"productId": "p001", "quantity": 1}, {"productId": "p005", "quantity": 1}]})
+    assert status == 201
+    status, body = recommend("from-2000", k=5)
+    assert status == 200 and body["strategy"] == "personalized"
+    assert all(item["score"] != 0 for item in body["items"]) and len(body["items"]) == 5
+
+
+def test_a_user_whose_scores_carry_no_information_gets_popular(serving):
+    bodies = clustered_orders()
+    for body in bodies:
+        body["items"].append({"productId": "staple", "quantity": 1})   # bought by everyone: idf 0
+    trained(serving, bootstrap.model_registry(), bodies)
+    assert post_order({"userId": "staple-only", "items": [{"productId": "staple", "quantity": 1}]})[0] == 201
+    status, body = recommend("staple-only", k=5)
+    assert status == 200 and body["strategy"] == "popular" and len(body["items"]) == 5
+    assert "staple" not in [item["productId"] for item in body["items"]]   # bought: still excluded

@@ -26,8 +26,11 @@ class LocalHostProcess:
     def __init__(self, sqlite_path: str, extra_env: dict | None = None, args: tuple[str, ...] = ()):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
+        # SHOPPER_AUTH=key unless a test asks otherwise: a local.settings.json copied by `make run` says jwt.
         self.env = dict(os.environ, SQLITE_PATH=sqlite_path, LOCAL_FUNCTION_KEY=FUNCTION_KEY,
-                        LOCAL_ADMIN_KEY=ADMIN_KEY, PYTHONUNBUFFERED="1", **(extra_env or {}))
+                        LOCAL_ADMIN_KEY=ADMIN_KEY, PYTHONUNBUFFERED="1", SHOPPER_AUTH="key")
+        self.env.update(extra_env or {})   # a value of None removes the variable (e.g. a key left to generate)
+        self.env = {key: value for key, value in self.env.items() if value is not None}
         self.args = args
         self.process: subprocess.Popen | None = None
         self.log_path = sqlite_path + f".{self.port}.log"

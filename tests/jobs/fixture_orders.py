@@ -38,7 +38,11 @@ def make_orders(seed: int = 7) -> list[dict]:
             _order("o-late-2", "u-02", ["p-10", "p-11"], newest + timedelta(seconds=30),
                    newest + timedelta(seconds=31)),
             _order("o-old-recv", "u-03", ["p-20"], newest - timedelta(days=2), newest - timedelta(seconds=60))]
-    return orders + late + [{"id": "o-empty", "userId": "u-04", "items": [], "type": "order",
+    # A shopper who stopped buying years before the rest: their reference is their own newest order plus the
+    # lag (shared.domain.weighting), not the newest order of all, which would decay them to nothing.
+    lapsed = [_order(f"o-lapsed-{n}", "u-lapsed", [f"p-0{n}", "p-05"], START - timedelta(days=1500 + 40 * n),
+                     START - timedelta(days=1500 + 40 * n)) for n in range(3)]
+    return orders + late + lapsed + [{"id": "o-empty", "userId": "u-04", "items": [], "type": "order",
                              "createdAt": format_timestamp(START), "receivedAt": format_timestamp(START)}]
 
 
@@ -50,10 +54,17 @@ def _order(order_id, user_id, products, created, received) -> dict:
 
 def shared_weights(orders: list[dict], half_life_days: float, k1: float, b: float) -> dict:
     """The shared definition computed with numpy: {"raw": {(u, p): r}, "weight": {(u, p): w}, ...}."""
-    reference = max(parse_timestamp(order["createdAt"], "createdAt") for order in orders if order["items"])
+    with_items = [order for order in orders if order["items"]]
+    reference = max(parse_timestamp(order["createdAt"], "createdAt") for order in with_items)
+    newest: dict[str, float] = {}
+    for order in with_items:
+        seconds = parse_timestamp(order["createdAt"], "createdAt").timestamp()
+        newest[order["userId"]] = max(newest.get(order["userId"], seconds), seconds)
+    references = {user: float(weighting.user_reference(reference.timestamp(), seconds, half_life_days))
+                  for user, seconds in newest.items()}
     raw: dict[tuple[str, str], float] = {}
-    for order in orders:
-        age = (reference - parse_timestamp(order["createdAt"], "createdAt")).total_seconds()
+    for order in with_items:
+        age = references[order["userId"]] - parse_timestamp(order["createdAt"], "createdAt").timestamp()
         unit = float(weighting.decay(age / weighting.SECONDS_PER_DAY, half_life_days))
         for line in order["items"]:
             key = (order["userId"], line["productId"])
@@ -71,4 +82,6 @@ def shared_weights(orders: list[dict], half_life_days: float, k1: float, b: floa
     weight.update({(users[u], products[p]): float(value)
                    for u, p, value in zip(weights.row, weights.col, weights.data)})
     return {"raw": raw, "weight": weight, "idf": dict(zip(products, idf)), "meanRowSum": mean,
-            "users": len(users), "reference": format_timestamp(reference)}
+            "users": len(users), "reference": format_timestamp(reference),
+            "user_references": {user: format_timestamp(datetime.fromtimestamp(seconds, timezone.utc))
+                                for user, seconds in references.items()}}

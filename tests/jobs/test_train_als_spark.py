@@ -93,6 +93,16 @@ def test_spark_weighting_equals_the_shared_definition(spark, orders, orders_path
     assert idf == pytest.approx(expected["idf"], rel=1e-9, abs=1e-12)
     assert idf[STAPLE] == 0.0   # bought by every user: clipped, so every weight on it is 0
     assert stats == {"users": expected["users"], "meanRowSum": pytest.approx(expected["meanRowSum"], rel=1e-9)}
+    lapsed = {key: value for key, value in expected["raw"].items() if key[0] == "u-lapsed"}
+    assert min(lapsed.values()) > 1e-3   # years before the others, yet not decayed to nothing
+
+
+def test_spark_weighting_uses_the_shared_constants():
+    from als_job import weighting as spark_weighting
+    from shared.domain import weighting
+
+    assert spark_weighting.MAX_AGE_HALF_LIVES == weighting.MAX_AGE_HALF_LIVES
+    assert spark_weighting.RECENCY_LAG_HALF_LIVES == weighting.RECENCY_LAG_HALF_LIVES
 
 
 def test_user_documents_carry_decayed_counts_and_recent_orders(trained, orders):
@@ -108,7 +118,7 @@ def test_user_documents_carry_decayed_counts_and_recent_orders(trained, orders):
         mine = {pid: value for (user, pid), value in expected["raw"].items() if user == doc["userId"]}
         assert doc["interactions"] == pytest.approx(mine, abs=1e-6)
         assert doc["recentOrderIds"] == sorted(recent.get(doc["userId"], []))
-        assert doc["decayReference"] == expected["reference"]
+        assert doc["decayReference"] == expected["user_references"][doc["userId"]]
         assert doc["receivedThrough"] == format_timestamp(cutoff)
 
 

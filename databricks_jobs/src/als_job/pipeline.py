@@ -70,8 +70,7 @@ def train(orders: DataFrame, config: JobConfig, sink, models: str = "models",
     clock.lap("models")
 
     recent = recent_order_ids(lines, cut["received_us"], docs.FOLD_IN_OVERLAP_SECONDS)
-    sink.write(user_vectors, user_documents(user_factors(model, indexed), indexed, recent, version,
-                                            reference, received))
+    sink.write(user_vectors, user_documents(user_factors(model, indexed), indexed, recent, version, received))
     clock.lap("userVectors")
 
     manifest = docs.manifest_doc(

@@ -8,7 +8,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType
 
-from als_job.documents import MAX_DOCUMENT_BYTES, user_vector_doc
+from als_job.documents import MAX_DOCUMENT_BYTES, format_micros, user_vector_doc
 
 RAW_JSON = "_rawBody"   # the Cosmos connector writes a row holding only this string column as the document
 
@@ -24,16 +24,18 @@ def ship_package_by_value() -> None:
 
 
 def user_documents(factors: DataFrame, counts: DataFrame, recent: DataFrame, version: str,
-                   decay_reference: str, received_through: str) -> DataFrame:
-    """(userId, features) + decayed counts + recent order ids -> a frame of JSON documents (`_rawBody`)."""
+                   received_through: str) -> DataFrame:
+    """(userId, features) + decayed counts + recent order ids -> a frame of JSON documents (`_rawBody`).
+    Each document's decayReference is its user's own reference time (column referenceUs of `counts`)."""
     per_user = counts.groupBy("userId").agg(
-        F.sort_array(F.collect_list(F.struct("productId", "raw"))).alias("interactions"))
+        F.sort_array(F.collect_list(F.struct("productId", "raw"))).alias("interactions"),
+        F.max("referenceUs").cast("long").alias("referenceUs"))
     joined = (factors.join(per_user, "userId")
               .join(recent, "userId", "left"))
 
-    def build(user_id, features, interactions, recent_ids):
+    def build(user_id, features, interactions, recent_ids, reference_us):
         doc = user_vector_doc(version, user_id, features, {row[0]: row[1] for row in interactions},
-                              decay_reference, received_through, list(recent_ids or []))
+                              format_micros(reference_us), received_through, list(recent_ids or []))
         text = json.dumps(doc, separators=(",", ":"))
         if len(text) > MAX_DOCUMENT_BYTES:  # the task fails, so the run fails before the manifest is written
             raise ValueError(f"userVector {user_id!r} is {len(text):,} bytes of JSON, over the "
@@ -43,4 +45,4 @@ def user_documents(factors: DataFrame, counts: DataFrame, recent: DataFrame, ver
     ship_package_by_value()
     # A plain Python UDF: Arrow would need pandas and pyarrow on the cluster for no gain on one string per row.
     as_json = F.udf(build, StringType(), useArrow=False)
-    return joined.select(as_json("userId", "features", "interactions", "recentOrderIds").alias(RAW_JSON))
+    return joined.select(as_json("userId", "features", "interactions", "recentOrderIds", "referenceUs").alias(RAW_JSON))

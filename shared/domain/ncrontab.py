@@ -1,5 +1,6 @@
 """NCRONTAB schedules as Azure Functions timer triggers use them: six fields,
-`second minute hour day month day-of-week`, with *, */n, a-b, a-b/n and lists."""
+`second minute hour day month day-of-week`, with *, */n, a-b, a-b/n and lists. Pure: the local host's timers
+run on it, and the settings check RECONCILE_SCHEDULE with it at start-up."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -62,4 +63,13 @@ def _parse_field(text: str, low: int, high: int) -> frozenset[int]:
 
 
 def _value(text: str) -> int:
-    return _NAMES[text] if text in _NAMES else int(text)
+    if text in _NAMES:
+        return _NAMES[text]
+    if not text.isascii() or not text.isdigit():
+        raise ValueError(f"{text!r} is not a number or a day or month name")
+    return int(text)
+
+
+def check(expression: str) -> None:
+    """Raise ValueError, with the reason, unless `expression` parses as a schedule."""
+    Schedule(expression)
