@@ -70,7 +70,7 @@ def popular_products(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @bp.function_name("trending_products")
-@bp.route(route="recommendations/trending", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="recommendations/trending", methods=["GET"], auth_level=public_read_auth_level())
 @handles_errors
 def trending_products(req: func.HttpRequest) -> func.HttpResponse:
     result = bootstrap.recommendation_service().trending(k=int_param(req, "k", 10, 1, 100),
