@@ -1,5 +1,5 @@
 """Recommendations: GET /api/users/{user_id}/recommendations, /api/products/{product_id}/similar,
-/api/recommendations/popular, /api/recommendations/trending."""
+/api/products/{product_id}/bought-together, /api/recommendations/popular, /api/recommendations/trending."""
 from __future__ import annotations
 
 import azure.functions as func
@@ -56,6 +56,15 @@ async def user_recommendations(req: func.HttpRequest) -> func.HttpResponse:
 def similar_products(req: func.HttpRequest) -> func.HttpResponse:
     result = bootstrap.recommendation_service().similar(route_param(req, "product_id"),
                                                         k=int_param(req, "k", 10, 1, 100))
+    return json_response(result)
+
+
+@bp.function_name("bought_together")
+@bp.route(route="products/{product_id}/bought-together", methods=["GET"], auth_level=public_read_auth_level())
+@handles_errors
+def bought_together(req: func.HttpRequest) -> func.HttpResponse:
+    result = bootstrap.recommendation_service().bought_together(route_param(req, "product_id"),
+                                                                k=int_param(req, "k", 10, 1, 100))
     return json_response(result)
 
 

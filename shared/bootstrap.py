@@ -110,6 +110,11 @@ def trending_board():
                                                         settings().trending_refresh_seconds))
 
 
+def rule_book():
+    from shared.services.rules import RuleBook
+    return _get("rule_book", lambda: RuleBook(store(), settings().rules_refresh_seconds))
+
+
 def recommendation_service():
     from shared.services.recommendations import RecommendationService
 
@@ -117,8 +122,8 @@ def recommendation_service():
         # Scoring runs in one thread per process beside the request threads; BLAS threads would only fight them.
         from threadpoolctl import threadpool_limits
         threadpool_limits(1, "blas")
-        return RecommendationService(store(), model_cache(), catalogue(), trending_board(),
-                                     settings().ranking_params())
+        return RecommendationService(store(), model_cache(), catalogue(), rules=rule_book(),
+                                     trending=trending_board(), ranking=settings().ranking_params())
     return _get("recommendation_service", build)
 
 

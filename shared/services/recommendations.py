@@ -16,12 +16,13 @@ from shared.domain.foldin import decayed_counts, solve_user
 from shared.domain.interactions import from_epoch_seconds, to_epoch_seconds
 from shared.domain.model_docs import FOLD_IN_OVERLAP_SECONDS, decode_vectors
 from shared.domain.ports import ORDERS, USER_VECTORS, DocumentStore, Filter, Query
-from shared.domain.ranking import top_k
+from shared.domain.rules import Rule, apply, pool_size
 from shared.domain.trending import RankingParams
 from shared.domain.validation import check_id, format_timestamp
 from shared.domain.weighting import SECONDS_PER_DAY, decay, folded_reference
 from shared.services.catalogue import Catalogue
 from shared.services.model_cache import LoadedModel, ModelCache
+from shared.services.rules import RuleBook
 from shared.services.trending import TrendingBoard
 
 MAX_K = 100
@@ -29,19 +30,18 @@ MAX_ORDERS_READ = 1000   # a user's history beyond this many newest orders is le
 
 
 class RecommendationService:
-    """`rules`, when given, is the merchandising step every list passes through last:
-    rules(list_name, items, k) -> items, with list_name one of LISTS and items the response's item dicts."""
+    """Every list (personalized, popular, trending, similar, bought together) passes last through the
+    merchandising rules (shared.services.rules) of its list name."""
 
-    def __init__(self, store: DocumentStore, models: ModelCache, catalogue: Catalogue,
-                 trending: TrendingBoard | None = None, ranking: RankingParams | None = None, rules=None):
+    def __init__(self, store: DocumentStore, models: ModelCache, catalogue: Catalogue, rules: RuleBook | None = None,
+                 trending: TrendingBoard | None = None, ranking: RankingParams | None = None):
         self._store = store
         self._models = models
         self._catalogue = catalogue
+        self._rules = rules
         self._trending = trending
         self._ranking = ranking or RankingParams()
-        self._rules = rules
 
-    @telemetry.recommendations("user")
     def for_user(self, user_id: str, k: int = 10, categories: tuple[str, ...] = (), exclude: tuple[str, ...] = (),
                  include_purchased: bool = False, session_token: str | None = None, explain: bool = False,
                  max_per_category: int | None = None) -> dict:
@@ -85,8 +85,9 @@ class RecommendationService:
                                                           tuple(sorted(categories)))
         if unavailable is not None:
             excluded = np.concatenate([excluded, unavailable])
+        # The rules are taken here, where a store read would be off the event loop (for_user_async).
         return _Ranking(model, user_id, k, vector, excluded, categories, exclude, skipped,
-                        raw if explain else None, max_per_category)
+                        raw if explain else None, max_per_category, self._current_rules())
 
     def _finish(self, plan: "_Ranking", scores: np.ndarray) -> dict:
         """Blend with trending, pick the best (capped per category), explain if asked."""
@@ -94,17 +95,27 @@ class RecommendationService:
         scores[plan.excluded] = -np.inf   # the scores are this request's own
         trend = self._trend_vector(model)
         final, scale = blending.blend(scores, trend, self._ranking.trending_weight)
-        best = blending.best_capped(final, plan.k, lambda i: self._category(model.product_ids[i]),
+        pool = self._pool("personalized", plan.k, plan.rules)
+        best = blending.best_capped(final, pool, lambda i: self._category(model.product_ids[i]),
                                     plan.max_per_category).tolist()
-        chosen = scores[best]
+        chosen = scores[best[:plan.k]]
         if chosen.size and (not chosen.any() or not np.isfinite(chosen).all()):   # nothing to rank by
             return self._cold_start(model, plan.user_id, plan.k, plan.categories, plan.exclude, plan.skipped,
                                     plan.raw is not None, plan.max_per_category)
-        items = self._through_rules("personalized", [(model.product_ids[i], float(final[i])) for i in best], plan.k)
+
+        def allowed(pid: str) -> bool:   # may a pin bring it in; excluded products are -inf
+            if pid in model.index:
+                return bool(np.isfinite(final[model.index[pid]]))
+            return pid not in plan.exclude and self._pinnable(model, pid, plan.categories)
+
+        items = self._ruled("personalized", [(model.product_ids[i], float(final[i])) for i in best], plan.k,
+                            allowed, plan.rules)
         reasons = None
         if plan.raw is not None:
-            explained = dict(zip((model.product_ids[i] for i in best), self._explain(plan, best, scores / scale, trend)))
-            reasons = [explained.get(pid, {"kind": "rule"}) for pid, _ in items]
+            shown = [model.index[item[0]] for item in items if item[0] in model.index and item[2] is None]
+            explained = dict(zip((model.product_ids[i] for i in shown), self._explain(plan, shown, scores / scale, trend)))
+            reasons = [{"kind": "rule", "ruleId": rule_id} if rule_id is not None else explained[pid]
+                       for pid, _, rule_id in items]
         return self._response(plan.user_id, items, model.version, "personalized", reasons)
 
     def _explain(self, plan: "_Ranking", best: list[int], als: np.ndarray, trend: np.ndarray | None) -> list[dict]:
@@ -125,11 +136,11 @@ class RecommendationService:
     def _cold_start(self, model, user_id, k, categories, exclude, skipped, explain, max_per_category) -> dict:
         """Nothing personal to rank by: the trending list, or popularity while nothing trends."""
         skip_ids = set(exclude) | {model.product_ids[i] for i in skipped}
-        trending = self._trending_items(k, categories, skip_ids, max_per_category)
+        trending = self._trending_items(k, categories, skip_ids, max_per_category, "personalized", model)
         if trending:
             return self._response(user_id, trending, model.version, "trending",
                                   [{"kind": "trending"}] * len(trending) if explain else None)
-        popular = self._popular(model, k, categories, skip_ids, max_per_category)
+        popular = self._popular(model, k, categories, skip_ids, "personalized", max_per_category)
         return self._response(user_id, popular, model.version, "popular",
                               [{"kind": "popular"}] * len(popular) if explain else None)
 
@@ -143,20 +154,24 @@ class RecommendationService:
         """Products bought by the most distinct shoppers lately (shared.domain.trending), in stock."""
         _check_k(k)
         _check_cap(max_per_category)
-        items = self._trending_items(k, categories, set(), max_per_category)
         model = self._models.current()
+        items = self._trending_items(k, categories, set(), max_per_category, "trending", model)
         return {"items": self._items(items), "list": "trending", "modelVersion": model.version if model else None,
                 "window": {"days": self._ranking.trending_window_days,
                            "halfLifeDays": self._ranking.trending_half_life_days},
                 "generatedAt": _now()}
 
-    def _trending_items(self, k, categories, skip: set[str], max_per_category) -> list[tuple[str, float]]:
+    def _trending_items(self, k, categories, skip: set[str], max_per_category, list_name, model) -> list[tuple]:
         if self._trending is None:
             return []
         self._catalogue.snapshot()   # loads it on first use (describe reads only what is loaded)
         available = [(pid, score) for pid, score in self._trending.ranked()
                      if pid not in skip and self._available(pid, categories)]
-        return self._through_rules("trending", blending.cap_ids(available, k, self._category, max_per_category), k)
+        if not available:
+            return []
+        candidates = blending.cap_ids(available, self._pool(list_name, k), self._category, max_per_category)
+        return self._ruled(list_name, candidates, k,
+                           lambda pid: pid not in skip and self._pinnable(model, pid, categories))
 
     def _user_state(self, model: LoadedModel, user_id: str, session_token: str | None):
         """(vector or None for cold start, indices of products bought) from the user's vector document and
@@ -201,7 +216,7 @@ class RecommendationService:
         _check_k(k)
         _check_cap(max_per_category)
         model = self._models.current()
-        items = (self._popular(model, k, categories, set(), max_per_category) if model
+        items = (self._popular(model, k, categories, set(), "popular", max_per_category) if model
                  else self._models.fallback_popular()[:k])
         return {"items": self._items(items), "modelVersion": model.version if model else None,
                 "generatedAt": _now()}
@@ -219,23 +234,71 @@ class RecommendationService:
         neighbours = model.similar(self._store).get(product_id)
         if neighbours is None:
             neighbours = model.similar_on_demand(
-                product_id, k, self._catalogue.unavailable_indices(model.version, model.product_ids, ()))
-        items = self._through_rules("similar", [(pid, score) for pid, score in neighbours
-                                                if mask is None or pid not in model.index
-                                                or not mask[model.index[pid]]], k)
+                product_id, self._pool("similar", k),
+                self._catalogue.unavailable_indices(model.version, model.product_ids, ()))
+        return self._product_list("similar", model, product_id, neighbours, mask, k)
+
+    @telemetry.recommendations("boughtTogether", strategy="boughtTogether")
+    def bought_together(self, product_id: str, k: int = 10) -> dict:
+        """Products bought in the same orders more often than chance (shared.domain.bought_together), best
+        first; out-of-stock and hidden products left out. Empty for a product bought with nothing."""
+        check_id(product_id, "productId")
+        _check_k(k)
+        model = self._models.current()
+        if model is None or product_id not in model.index:
+            raise NotFoundError(f"product {product_id!r} is not in the active model")
+        mask = self._catalogue.unavailable_mask(model.version, model.product_ids, ())
+        partners = model.bought_together(self._store).get(product_id, [])
+        return self._product_list("boughtTogether", model, product_id, partners, mask, k)
+
+    def _product_list(self, list_name, model, product_id, pairs, mask, k) -> dict:
+        candidates = [(pid, score) for pid, score in pairs
+                      if mask is None or pid not in model.index or not mask[model.index[pid]]]
+        items = self._ruled(list_name, candidates, k,
+                            lambda pid: pid != product_id and self._pinnable(model, pid, ()))
         return {"productId": product_id, "items": self._items(items),
                 "modelVersion": model.version, "generatedAt": _now()}
 
-    def _popular(self, model: LoadedModel, k: int, categories, skip: set[str],
-                 max_per_category: int | None = None) -> list[tuple[str, float]]:
+    def _popular(self, model: LoadedModel, k: int, categories, skip: set[str], list_name: str,
+                 max_per_category: int | None = None) -> list[tuple]:
         mask = self._catalogue.unavailable_mask(model.version, model.product_ids, tuple(sorted(categories)))
         available = (item for item in model.popular if item[0] not in skip and
                      not (mask is not None and item[0] in model.index and mask[model.index[item[0]]]))
-        return self._through_rules("popular", blending.cap_ids(available, k, self._category, max_per_category), k)
+        candidates = blending.cap_ids(available, self._pool(list_name, k), self._category, max_per_category)
+        return self._ruled(list_name, candidates, k,
+                           lambda pid: pid not in skip and self._pinnable(model, pid, categories))
 
-    def _through_rules(self, list_name: str, items: list, k: int) -> list:
-        """The merchandising step (boost, bury, pin, hide) every list passes through; identity without rules."""
-        return self._rules(list_name, items, k) if self._rules is not None else items[:k]
+    # -- merchandising rules (shared.services.rules) -----------------------------------------------------
+    def _current_rules(self) -> tuple[Rule, ...]:
+        return self._rules.current() if self._rules is not None else ()
+
+    def _pool(self, list_name: str, k: int, rules: tuple[Rule, ...] | None = None) -> int:
+        rules = self._current_rules() if rules is None else rules
+        return pool_size(rules, list_name, k, datetime.now(timezone.utc)) if rules else k
+
+    def _ruled(self, list_name: str, candidates, k: int, allowed,
+               rules: tuple[Rule, ...] | None = None) -> list[tuple[str, float]]:
+        """The list's first k after the merchandising rules, as (product id, score, id of the pin that
+        placed it or None); the first k as they are without rules."""
+        rules = self._current_rules() if rules is None else rules
+        if not rules:
+            return [(pid, score, None) for pid, score in list(candidates)[:k]]
+        products = self._catalogue.snapshot()
+        placed = apply(rules, list_name, candidates, k, datetime.now(timezone.utc),
+                       lambda pid: (products.get(pid) or {}).get("category"), allowed)
+        return [(item.product_id, item.score, item.rule_id) for item in placed]
+
+    def _pinnable(self, model: LoadedModel | None, product_id: str, categories) -> bool:
+        """May a pin put this product (not one of the list's candidates) into a list: a product the catalogue
+        or the model knows, in stock, and in the requested categories."""
+        doc = self._catalogue.snapshot().get(product_id)
+        if doc is None and (model is None or product_id not in model.index):
+            return False
+        if doc is not None and doc.get("inStock") is False:
+            return False
+        if categories and self._catalogue.knows_categories():
+            return doc is not None and doc.get("category") in categories
+        return True
 
     def _available(self, product_id: str, categories: tuple[str, ...]) -> bool:
         """In stock, and in one of `categories` when asked for and the catalogue has categories at all."""
@@ -250,7 +313,8 @@ class RecommendationService:
         return self._catalogue.describe(product_id).get("category")
 
     def _items(self, items, reasons: list[dict] | None = None) -> list[dict]:
-        found = [{"productId": pid, "score": round(score, 6), **self._catalogue.describe(pid)} for pid, score in items]
+        found = [{"productId": item[0], "score": round(item[1], 6), **self._catalogue.describe(item[0])}
+                 for item in items]
         for item, because in zip(found, reasons or ()):
             item["because"] = because
         return found
@@ -284,6 +348,7 @@ class _Ranking:
     skipped: list
     raw: dict | None = None                # the user's decayed counts, kept when explanations are asked for
     max_per_category: int | None = None
+    rules: tuple[Rule, ...] = ()
 
 
 def _check_k(k: int) -> None:
