@@ -42,7 +42,8 @@ def write_report(result: dict, folder: str, source: str, test_days: int) -> str:
                      f"{row['map']:.4f} | {row['coverage']:.4f} |")
     baskets = result.get("baskets")
     if baskets:
-        lines += ["", f"Held-out baskets: {baskets['tasks']} test-window orders, one product hidden, asked with another.",
+        lines += ["", f"Held-out baskets: {baskets['tasks']} test-window orders, one product hidden, "
+                  "asked with another.",
                   "", f"| list | hit rate@{k} | answered |", "|---|---|---|"]
         for name, label in (("boughtTogether", "bought together"), ("similar", "similar products")):
             lines.append(f"| {label} | {baskets[name]['hit_rate']:.4f} | {baskets[name]['answered']:.4f} |")

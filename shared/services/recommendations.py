@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import functools
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 import numpy as np
 
@@ -16,12 +15,13 @@ from shared.domain.foldin import decayed_counts, solve_user
 from shared.domain.interactions import from_epoch_seconds, to_epoch_seconds
 from shared.domain.model_docs import FOLD_IN_OVERLAP_SECONDS, decode_vectors
 from shared.domain.ports import ORDERS, USER_VECTORS, DocumentStore, Filter, Query
-from shared.domain.rules import Rule, apply, pool_size
+from shared.domain.rules import Rule
 from shared.domain.trending import RankingParams
-from shared.domain.validation import check_id, format_timestamp
+from shared.domain.validation import check_id
 from shared.domain.weighting import SECONDS_PER_DAY, decay, folded_reference
 from shared.services.catalogue import Catalogue
 from shared.services.model_cache import LoadedModel, ModelCache
+from shared.services.list_steps import ListSteps, generated_at
 from shared.services.rules import RuleBook
 from shared.services.trending import TrendingBoard
 
@@ -29,7 +29,7 @@ MAX_K = 100
 MAX_ORDERS_READ = 1000   # a user's history beyond this many newest orders is left to the trained vector
 
 
-class RecommendationService:
+class RecommendationService(ListSteps):
     """Every list (personalized, popular, trending, similar, bought together) passes last through the
     merchandising rules (shared.services.rules) of its list name."""
 
@@ -113,7 +113,8 @@ class RecommendationService:
         reasons = None
         if plan.raw is not None:
             shown = [model.index[item[0]] for item in items if item[0] in model.index and item[2] is None]
-            explained = dict(zip((model.product_ids[i] for i in shown), self._explain(plan, shown, scores / scale, trend)))
+            reasons_shown = self._explain(plan, shown, scores / scale, trend)
+            explained = dict(zip((model.product_ids[i] for i in shown), reasons_shown))
             reasons = [{"kind": "rule", "ruleId": rule_id} if rule_id is not None else explained[pid]
                        for pid, _, rule_id in items]
         return self._response(plan.user_id, items, model.version, "personalized", reasons)
@@ -159,7 +160,7 @@ class RecommendationService:
         return {"items": self._items(items), "list": "trending", "modelVersion": model.version if model else None,
                 "window": {"days": self._ranking.trending_window_days,
                            "halfLifeDays": self._ranking.trending_half_life_days},
-                "generatedAt": _now()}
+                "generatedAt": generated_at()}
 
     def _trending_items(self, k, categories, skip: set[str], max_per_category, list_name, model) -> list[tuple]:
         if self._trending is None:
@@ -219,7 +220,7 @@ class RecommendationService:
         items = (self._popular(model, k, categories, set(), "popular", max_per_category) if model
                  else self._models.fallback_popular()[:k])
         return {"items": self._items(items), "modelVersion": model.version if model else None,
-                "generatedAt": _now()}
+                "generatedAt": generated_at()}
 
     @telemetry.recommendations("similar", strategy="similar")
     def similar(self, product_id: str, k: int = 10) -> dict:
@@ -227,7 +228,7 @@ class RecommendationService:
         _check_k(k)
         model = self._models.current()
         if model is None and self._models.problem:   # degraded: nothing to compare with, not "unknown product"
-            return {"productId": product_id, "items": [], "modelVersion": None, "generatedAt": _now()}
+            return {"productId": product_id, "items": [], "modelVersion": None, "generatedAt": generated_at()}
         if model is None or product_id not in model.index:
             raise NotFoundError(f"product {product_id!r} is not in the active model")
         mask = self._catalogue.unavailable_mask(model.version, model.product_ids, ())
@@ -257,7 +258,7 @@ class RecommendationService:
         items = self._ruled(list_name, candidates, k,
                             lambda pid: pid != product_id and self._pinnable(model, pid, ()))
         return {"productId": product_id, "items": self._items(items),
-                "modelVersion": model.version, "generatedAt": _now()}
+                "modelVersion": model.version, "generatedAt": generated_at()}
 
     def _popular(self, model: LoadedModel, k: int, categories, skip: set[str], list_name: str,
                  max_per_category: int | None = None) -> list[tuple]:
@@ -267,62 +268,6 @@ class RecommendationService:
         candidates = blending.cap_ids(available, self._pool(list_name, k), self._category, max_per_category)
         return self._ruled(list_name, candidates, k,
                            lambda pid: pid not in skip and self._pinnable(model, pid, categories))
-
-    # -- merchandising rules (shared.services.rules) -----------------------------------------------------
-    def _current_rules(self) -> tuple[Rule, ...]:
-        return self._rules.current() if self._rules is not None else ()
-
-    def _pool(self, list_name: str, k: int, rules: tuple[Rule, ...] | None = None) -> int:
-        rules = self._current_rules() if rules is None else rules
-        return pool_size(rules, list_name, k, datetime.now(timezone.utc)) if rules else k
-
-    def _ruled(self, list_name: str, candidates, k: int, allowed,
-               rules: tuple[Rule, ...] | None = None) -> list[tuple[str, float]]:
-        """The list's first k after the merchandising rules, as (product id, score, id of the pin that
-        placed it or None); the first k as they are without rules."""
-        rules = self._current_rules() if rules is None else rules
-        if not rules:
-            return [(pid, score, None) for pid, score in list(candidates)[:k]]
-        products = self._catalogue.snapshot()
-        placed = apply(rules, list_name, candidates, k, datetime.now(timezone.utc),
-                       lambda pid: (products.get(pid) or {}).get("category"), allowed)
-        return [(item.product_id, item.score, item.rule_id) for item in placed]
-
-    def _pinnable(self, model: LoadedModel | None, product_id: str, categories) -> bool:
-        """May a pin put this product (not one of the list's candidates) into a list: a product the catalogue
-        or the model knows, in stock, and in the requested categories."""
-        doc = self._catalogue.snapshot().get(product_id)
-        if doc is None and (model is None or product_id not in model.index):
-            return False
-        if doc is not None and doc.get("inStock") is False:
-            return False
-        if categories and self._catalogue.knows_categories():
-            return doc is not None and doc.get("category") in categories
-        return True
-
-    def _available(self, product_id: str, categories: tuple[str, ...]) -> bool:
-        """In stock, and in one of `categories` when asked for and the catalogue has categories at all."""
-        described = self._catalogue.describe(product_id)
-        if described.get("inStock") is False:
-            return False
-        if categories and self._catalogue.knows_categories():
-            return described.get("category") in categories
-        return True
-
-    def _category(self, product_id: str) -> str | None:
-        return self._catalogue.describe(product_id).get("category")
-
-    def _items(self, items, reasons: list[dict] | None = None) -> list[dict]:
-        found = [{"productId": item[0], "score": round(item[1], 6), **self._catalogue.describe(item[0])}
-                 for item in items]
-        for item, because in zip(found, reasons or ()):
-            item["because"] = because
-        return found
-
-    def _response(self, user_id, items, version, strategy, reasons=None) -> dict:
-        return {"userId": user_id, "items": self._items(items, reasons), "modelVersion": version,
-                "strategy": strategy, "generatedAt": _now()}
-
 
 # Depends only on the user document's model version, so a handful of values serve every request.
 @functools.lru_cache(maxsize=64)
@@ -359,7 +304,3 @@ def _check_k(k: int) -> None:
 def _check_cap(max_per_category: int | None) -> None:
     if max_per_category is not None and not 1 <= max_per_category <= MAX_K:
         raise ValidationError(f"maxPerCategory must be between 1 and {MAX_K}", {"field": "maxPerCategory"})
-
-
-def _now() -> str:
-    return format_timestamp(datetime.now(timezone.utc))

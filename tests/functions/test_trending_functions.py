@@ -74,7 +74,8 @@ def test_trending_follows_the_change_feed_and_a_redelivered_batch_changes_nothin
 
 
 def test_trending_skips_out_of_stock_and_filters_and_caps_categories(serving):
-    feed([(f"s{n}-{pid}", [pid]) for pid, buyers in (("a1", 5), ("a2", 4), ("a3", 3), ("b1", 2)) for n in range(buyers)])
+    feed([(f"s{n}-{pid}", [pid]) for pid, buyers in (("a1", 5), ("a2", 4), ("a3", 3), ("b1", 2))
+          for n in range(buyers)])
     bootstrap.trending_board().refresh()
     put("a1", category="a", inStock=False)
     put("a2", category="a")
