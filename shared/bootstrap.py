@@ -173,3 +173,9 @@ def leave_local_training_to_the_timer() -> None:
     with _lock:
         _local_training_elsewhere = True
         _built.pop("training_service", None)
+
+
+def live_metrics():
+    """This process's live figures (orders per minute, recommendation latency, strategy mix)."""
+    from shared.services.live_metrics import LiveMetrics
+    return _get("live_metrics", LiveMetrics)
