@@ -102,3 +102,13 @@ def test_rules_routes_read_back_list_and_refuse_bad_rules(serving):
     assert call(put_rule, "PUT", {"rule_id": "a/b"}, {"action": "hide", "products": ["p1"]})[0] == 400
     assert call(get_rule, route_params={"rule_id": "ghost"})[0] == 404
     assert call(delete_rule, "DELETE", {"rule_id": "ghost"})[0] == 404
+
+
+def test_a_pinned_item_is_explained_by_its_rule(serving):
+    bought = {line["productId"] for body in clustered_orders() if body["userId"] == "u002" for line in body["items"]}
+    pinned = next(pid for pid in reversed(ids(popular_products, k=20)) if pid not in bought)
+    call(put_rule, "PUT", {"rule_id": "launch"}, {"action": "pin", "products": [pinned], "position": 1})
+    status, body = call(user_recommendations, route_params={"user_id": "u002"}, k=5, explain="true")
+    assert status == 200 and body["items"][0]["productId"] == pinned
+    assert body["items"][0]["because"] == {"kind": "rule", "ruleId": "launch"}
+    assert all(item["because"]["kind"] in ("history", "trending") for item in body["items"][1:])
