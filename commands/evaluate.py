@@ -20,8 +20,8 @@ from shared.domain.orders import parse_order
 from shared.domain.interactions import to_epoch_seconds
 from shared.domain.ports import ORDERS
 from shared.domain.training_params import TrainingParams
-from shared.services.basket_evaluation import basket_tasks, hit_rate, window_baskets
 from shared.domain.trending import RankingParams
+from shared.services.basket_evaluation import basket_tasks, hit_rate, window_baskets
 from shared.services.evaluation import evaluate_lists, split_by_time
 from shared.services.order_import import ImportStats, open_text, read_orders
 from shared.services.trending import TrendingBoard, TrendingUpdater
@@ -64,6 +64,7 @@ class Evaluation:
         self.progress = progress
         self.versions = 0
         self._trained: tuple[TrainingParams, str, float] | None = None
+        self._basket_results: dict = {}
 
     def run(self, params: TrainingParams, k: int, curve: bool = False, ranking: RankingParams | None = None) -> dict:
         """Scores every list for these training and ranking parameters; trains only when `params` changed."""
@@ -75,20 +76,10 @@ class Evaluation:
                   **{name: evaluate_lists(lists[name], self.split.targets, k, len(self.catalogue))
                      for name in LISTS},
                   "train_seconds": round(train_seconds, 3), "model_version": version,
-                  "baskets": self._baskets(k)}
+                  "baskets": self._baskets(version, k)}
         if curve:
             result["curve"] = {name: [evaluate_lists(lists[name], self.split.targets, at, len(self.catalogue))
                                       for at in range(1, CURVE_MAX_K + 1)] for name in LISTS}
-        return result
-
-    def _baskets(self, k: int) -> dict:
-        """Held-out baskets: hit rate at k of bought-together and of similar products on the same pairs."""
-        service = bootstrap.recommendation_service()
-        model = bootstrap.model_cache().current()
-        tasks = basket_tasks(self.test_baskets, lambda pid: pid in model.index)
-        result = {"tasks": len(tasks)}
-        for name, ask in (("boughtTogether", service.bought_together), ("similar", service.similar)):
-            result[name] = hit_rate(tasks, lambda pid: [item["productId"] for item in ask(pid, k=k)["items"]], k)
         return result
 
     def _train(self, params: TrainingParams) -> tuple[str, float]:
@@ -110,6 +101,20 @@ class Evaluation:
         board = TrendingBoard(self.store, ranking, refresh_seconds=float("inf"), clock=lambda: self.cutoff_seconds)
         bootstrap.override(settings=settings, trending_board=board)
         return bootstrap.recommendation_service()
+
+    def _baskets(self, version: str, k: int) -> dict:
+        """Held-out baskets: hit rate at k of bought-together and of similar products on the same pairs
+        (once per model: the ranking parameters do not change these lists)."""
+        if (version, k) in self._basket_results:
+            return self._basket_results[(version, k)]
+        service = bootstrap.recommendation_service()
+        model = bootstrap.model_cache().current()
+        tasks = basket_tasks(self.test_baskets, lambda pid: pid in model.index)
+        result = {"tasks": len(tasks)}
+        for name, ask in (("boughtTogether", service.bought_together), ("similar", service.similar)):
+            result[name] = hit_rate(tasks, lambda pid: [item["productId"] for item in ask(pid, k=k)["items"]], k)
+        self._basket_results[(version, k)] = result
+        return result
 
     def _lists(self, depth: int, ranking: RankingParams) -> dict[str, dict[str, list[str]]]:
         service = self._service(ranking)

@@ -40,14 +40,14 @@ def write_report(result: dict, folder: str, source: str, test_days: int) -> str:
         row = result[name]
         lines.append(f"| {NAMES[name]} | {row['precision']:.4f} | {row['recall']:.4f} | {row['ndcg']:.4f} | "
                      f"{row['map']:.4f} | {row['coverage']:.4f} |")
-    lines += ["", "![metrics at k = 1..20](metrics_at_k.png)", ""]
     baskets = result.get("baskets")
     if baskets:
-        lines += [f"Held-out baskets: {baskets['tasks']} test-window orders, one product hidden, asked with another.",
+        lines += ["", f"Held-out baskets: {baskets['tasks']} test-window orders, one product hidden, "
+                  "asked with another.",
                   "", f"| list | hit rate@{k} | answered |", "|---|---|---|"]
-        lines += [f"| {name} | {baskets[name]['hit_rate']:.4f} | {baskets[name]['answered']:.4f} |"
-                  for name in ("boughtTogether", "similar")]
-        lines.append("")
+        for name, label in (("boughtTogether", "bought together"), ("similar", "similar products")):
+            lines.append(f"| {label} | {baskets[name]['hit_rate']:.4f} | {baskets[name]['answered']:.4f} |")
+    lines += ["", "![metrics at k = 1..20](metrics_at_k.png)", ""]
     path = os.path.join(folder, "report.md")
     with open(path, "w", encoding="utf-8") as handle:
         handle.write("\n".join(lines))

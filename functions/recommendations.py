@@ -2,6 +2,8 @@
 /api/products/{product_id}/bought-together, /api/recommendations/popular, /api/recommendations/trending."""
 from __future__ import annotations
 
+import time
+
 import azure.functions as func
 
 from functions.http import (ensure_shopper_async, handles_errors, int_param, json_response,
@@ -40,6 +42,7 @@ def _cap_param(req: func.HttpRequest) -> int | None:
 @handles_errors
 async def user_recommendations(req: func.HttpRequest) -> func.HttpResponse:
     # Async, so that it runs on the worker's event loop, where concurrent requests share one scoring pass.
+    started = time.perf_counter()
     user_id = route_param(req, "user_id")
     await ensure_shopper_async(req, user_id)
     result = await bootstrap.recommendation_service().for_user_async(
@@ -47,6 +50,7 @@ async def user_recommendations(req: func.HttpRequest) -> func.HttpResponse:
         exclude=_list_param(req, "exclude"), include_purchased=_bool_param(req, "includePurchased"),
         session_token=session_token(req), explain=_bool_param(req, "explain"),
         max_per_category=_cap_param(req))
+    bootstrap.live_metrics().recommendation_served(result["strategy"], time.perf_counter() - started)
     return json_response(result)
 
 

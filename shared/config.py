@@ -79,10 +79,10 @@ class Settings:
                                            high=60)
     trending_weight: float = _setting("TRENDING_WEIGHT", _RANKING.trending_weight, low=0)
     trending_refresh_seconds: float = _setting("TRENDING_REFRESH_SECONDS", 2.0, low=0)
+    rules_refresh_seconds: float = _setting("RULES_REFRESH_SECONDS", 2.0, low=0.1, high=60)
 
     def ranking_params(self) -> RankingParams:
         return RankingParams(self.trending_half_life_days, self.trending_window_days, self.trending_weight)
-    rules_refresh_seconds: float = _setting("RULES_REFRESH_SECONDS", 2.0, low=0.1, high=60)
 
     def __repr__(self) -> str:  # dataclass repr would be fine, but be explicit that secrets are redacted
         shown = []

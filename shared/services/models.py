@@ -113,6 +113,15 @@ class ModelRegistry:
             retired.append(version)
         return retired
 
+    def stored_versions(self) -> list[dict]:
+        """Every stored model, newest first, as the operator sees it (the one cross-partition query of the
+        manifests: an operator's page, never a shopper's request)."""
+        active = self.active_version()
+        return [{"modelVersion": manifest["modelVersion"], "createdAt": manifest.get("createdAt"),
+                 "trainer": manifest.get("trainer"), "counts": manifest.get("counts"),
+                 "metrics": manifest.get("metrics"), "active": manifest["modelVersion"] == active,
+                 "retiring": manifest.get("ttl") is not None}
+                for manifest in reversed(self._manifests())]
 
 def _document_ids(manifest: dict) -> list[str]:
     shards = manifest["shards"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import functools
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 import numpy as np
 
@@ -16,13 +15,13 @@ from shared.domain.foldin import decayed_counts, solve_user
 from shared.domain.interactions import from_epoch_seconds, to_epoch_seconds
 from shared.domain.model_docs import FOLD_IN_OVERLAP_SECONDS, decode_vectors
 from shared.domain.ports import ORDERS, USER_VECTORS, DocumentStore, Filter, Query
-from shared.domain.ranking import top_k
-from shared.domain.rules import Placed, Rule, apply, pool_size
+from shared.domain.rules import Rule
 from shared.domain.trending import RankingParams
-from shared.domain.validation import check_id, format_timestamp
+from shared.domain.validation import check_id
 from shared.domain.weighting import SECONDS_PER_DAY, decay, folded_reference
 from shared.services.catalogue import Catalogue
 from shared.services.model_cache import LoadedModel, ModelCache
+from shared.services.list_steps import ListSteps, generated_at
 from shared.services.rules import RuleBook
 from shared.services.trending import TrendingBoard
 
@@ -30,21 +29,19 @@ MAX_K = 100
 MAX_ORDERS_READ = 1000   # a user's history beyond this many newest orders is left to the trained vector
 
 
-class RecommendationService:
-    """`rules`, when given, holds the merchandising rules every list passes through last (shared.domain.rules):
-    each list hands over a deeper pool of candidates (pool_size) and what it would allow a pin to bring in."""
+class RecommendationService(ListSteps):
+    """Every list (personalized, popular, trending, similar, bought together) passes last through the
+    merchandising rules (shared.services.rules) of its list name."""
 
-    def __init__(self, store: DocumentStore, models: ModelCache, catalogue: Catalogue,
-                 trending: TrendingBoard | None = None, ranking: RankingParams | None = None,
-                 rules: RuleBook | None = None):
+    def __init__(self, store: DocumentStore, models: ModelCache, catalogue: Catalogue, rules: RuleBook | None = None,
+                 trending: TrendingBoard | None = None, ranking: RankingParams | None = None):
         self._store = store
         self._models = models
         self._catalogue = catalogue
+        self._rules = rules
         self._trending = trending
         self._ranking = ranking or RankingParams()
-        self._rules = rules
 
-    @telemetry.recommendations("user")
     def for_user(self, user_id: str, k: int = 10, categories: tuple[str, ...] = (), exclude: tuple[str, ...] = (),
                  include_purchased: bool = False, session_token: str | None = None, explain: bool = False,
                  max_per_category: int | None = None) -> dict:
@@ -106,21 +103,20 @@ class RecommendationService:
             return self._cold_start(model, plan.user_id, plan.k, plan.categories, plan.exclude, plan.skipped,
                                     plan.raw is not None, plan.max_per_category)
 
-        def allowed(pid: str) -> bool:   # excluded products are -inf in the request's own scores
+        def allowed(pid: str) -> bool:   # may a pin bring it in; excluded products are -inf
             if pid in model.index:
-                return bool(np.isfinite(scores[model.index[pid]]))
+                return bool(np.isfinite(final[model.index[pid]]))
             return pid not in plan.exclude and self._pinnable(model, pid, plan.categories)
 
-        placed = self._ruled("personalized", [(model.product_ids[i], float(final[i])) for i in best], plan.k,
-                             allowed, plan.rules)
-        items = [(item.product_id, item.score) for item in placed]
+        items = self._ruled("personalized", [(model.product_ids[i], float(final[i])) for i in best], plan.k,
+                            allowed, plan.rules)
         reasons = None
         if plan.raw is not None:
-            ranked = [model.index[item.product_id] for item in placed if item.rule_id is None]
-            explained = dict(zip((model.product_ids[i] for i in ranked),
-                                 self._explain(plan, ranked, scores / scale, trend)))
-            reasons = [{"kind": "rule", "ruleId": item.rule_id} if item.rule_id is not None
-                       else explained[item.product_id] for item in placed]
+            shown = [model.index[item[0]] for item in items if item[0] in model.index and item[2] is None]
+            reasons_shown = self._explain(plan, shown, scores / scale, trend)
+            explained = dict(zip((model.product_ids[i] for i in shown), reasons_shown))
+            reasons = [{"kind": "rule", "ruleId": rule_id} if rule_id is not None else explained[pid]
+                       for pid, _, rule_id in items]
         return self._response(plan.user_id, items, model.version, "personalized", reasons)
 
     def _explain(self, plan: "_Ranking", best: list[int], als: np.ndarray, trend: np.ndarray | None) -> list[dict]:
@@ -141,11 +137,11 @@ class RecommendationService:
     def _cold_start(self, model, user_id, k, categories, exclude, skipped, explain, max_per_category) -> dict:
         """Nothing personal to rank by: the trending list, or popularity while nothing trends."""
         skip_ids = set(exclude) | {model.product_ids[i] for i in skipped}
-        trending = self._trending_items(k, categories, skip_ids, max_per_category)
+        trending = self._trending_items(k, categories, skip_ids, max_per_category, "personalized", model)
         if trending:
             return self._response(user_id, trending, model.version, "trending",
                                   [{"kind": "trending"}] * len(trending) if explain else None)
-        popular = self._popular(model, k, categories, skip_ids, max_per_category)
+        popular = self._popular(model, k, categories, skip_ids, "personalized", max_per_category)
         return self._response(user_id, popular, model.version, "popular",
                               [{"kind": "popular"}] * len(popular) if explain else None)
 
@@ -159,23 +155,24 @@ class RecommendationService:
         """Products bought by the most distinct shoppers lately (shared.domain.trending), in stock."""
         _check_k(k)
         _check_cap(max_per_category)
-        items = self._trending_items(k, categories, set(), max_per_category)
         model = self._models.current()
+        items = self._trending_items(k, categories, set(), max_per_category, "trending", model)
         return {"items": self._items(items), "list": "trending", "modelVersion": model.version if model else None,
                 "window": {"days": self._ranking.trending_window_days,
                            "halfLifeDays": self._ranking.trending_half_life_days},
-                "generatedAt": _now()}
+                "generatedAt": generated_at()}
 
-    def _trending_items(self, k, categories, skip: set[str], max_per_category) -> list[tuple[str, float]]:
+    def _trending_items(self, k, categories, skip: set[str], max_per_category, list_name, model) -> list[tuple]:
         if self._trending is None:
             return []
         self._catalogue.snapshot()   # loads it on first use (describe reads only what is loaded)
         available = [(pid, score) for pid, score in self._trending.ranked()
                      if pid not in skip and self._available(pid, categories)]
-        model = self._models.current()
-        pool = blending.cap_ids(available, self._pool("trending", k), self._category, max_per_category)
-        return self._through_rules("trending", pool, k,
-                                   lambda pid: pid not in skip and self._pinnable(model, pid, categories))
+        if not available:
+            return []
+        candidates = blending.cap_ids(available, self._pool(list_name, k), self._category, max_per_category)
+        return self._ruled(list_name, candidates, k,
+                           lambda pid: pid not in skip and self._pinnable(model, pid, categories))
 
     def _user_state(self, model: LoadedModel, user_id: str, session_token: str | None):
         """(vector or None for cold start, indices of products bought) from the user's vector document and
@@ -220,10 +217,10 @@ class RecommendationService:
         _check_k(k)
         _check_cap(max_per_category)
         model = self._models.current()
-        items = (self._popular(model, k, categories, set(), max_per_category) if model
+        items = (self._popular(model, k, categories, set(), "popular", max_per_category) if model
                  else self._models.fallback_popular()[:k])
         return {"items": self._items(items), "modelVersion": model.version if model else None,
-                "generatedAt": _now()}
+                "generatedAt": generated_at()}
 
     @telemetry.recommendations("similar", strategy="similar")
     def similar(self, product_id: str, k: int = 10) -> dict:
@@ -231,7 +228,7 @@ class RecommendationService:
         _check_k(k)
         model = self._models.current()
         if model is None and self._models.problem:   # degraded: nothing to compare with, not "unknown product"
-            return {"productId": product_id, "items": [], "modelVersion": None, "generatedAt": _now()}
+            return {"productId": product_id, "items": [], "modelVersion": None, "generatedAt": generated_at()}
         if model is None or product_id not in model.index:
             raise NotFoundError(f"product {product_id!r} is not in the active model")
         mask = self._catalogue.unavailable_mask(model.version, model.product_ids, ())
@@ -249,8 +246,6 @@ class RecommendationService:
         check_id(product_id, "productId")
         _check_k(k)
         model = self._models.current()
-        if model is None and self._models.problem:   # degraded, as similar()
-            return {"productId": product_id, "items": [], "modelVersion": None, "generatedAt": _now()}
         if model is None or product_id not in model.index:
             raise NotFoundError(f"product {product_id!r} is not in the active model")
         mask = self._catalogue.unavailable_mask(model.version, model.product_ids, ())
@@ -260,69 +255,19 @@ class RecommendationService:
     def _product_list(self, list_name, model, product_id, pairs, mask, k) -> dict:
         candidates = [(pid, score) for pid, score in pairs
                       if mask is None or pid not in model.index or not mask[model.index[pid]]]
-        items = self._through_rules(list_name, candidates, k,
-                                    lambda pid: pid != product_id and self._pinnable(model, pid, ()))
-        return {"productId": product_id, "items": self._items(items), "modelVersion": model.version,
-                "generatedAt": _now()}
+        items = self._ruled(list_name, candidates, k,
+                            lambda pid: pid != product_id and self._pinnable(model, pid, ()))
+        return {"productId": product_id, "items": self._items(items),
+                "modelVersion": model.version, "generatedAt": generated_at()}
 
-    def _popular(self, model: LoadedModel, k: int, categories, skip: set[str],
-                 max_per_category: int | None = None) -> list[tuple[str, float]]:
+    def _popular(self, model: LoadedModel, k: int, categories, skip: set[str], list_name: str,
+                 max_per_category: int | None = None) -> list[tuple]:
         mask = self._catalogue.unavailable_mask(model.version, model.product_ids, tuple(sorted(categories)))
         available = (item for item in model.popular if item[0] not in skip and
                      not (mask is not None and item[0] in model.index and mask[model.index[item[0]]]))
-        pool = blending.cap_ids(available, self._pool("popular", k), self._category, max_per_category)
-        return self._through_rules("popular", pool, k,
-                                   lambda pid: pid not in skip and self._pinnable(model, pid, categories))
-
-    # -- merchandising rules (shared.services.rules) -----------------------------------------------------
-    def _current_rules(self) -> tuple[Rule, ...]:
-        return self._rules.current() if self._rules is not None else ()
-
-    def _pool(self, list_name: str, k: int, rules: tuple[Rule, ...] | None = None) -> int:
-        """How many ranked candidates a list hands to its rules (k without rules)."""
-        rules = self._current_rules() if rules is None else rules
-        return pool_size(rules, list_name, k, datetime.now(timezone.utc)) if rules else k
-
-    def _through_rules(self, list_name: str, items: list, k: int, allowed=lambda pid: False) -> list:
-        """The merchandising step (boost, bury, pin, hide) every list passes through; the first k without rules."""
-        return [(item.product_id, item.score) for item in self._ruled(list_name, items, k, allowed)]
-
-    def _ruled(self, list_name: str, candidates: list, k: int, allowed,
-               rules: tuple[Rule, ...] | None = None) -> list[Placed]:
-        rules = self._current_rules() if rules is None else rules
-        if not rules:
-            return [Placed(pid, score) for pid, score in candidates[:k]]
-        return apply(rules, list_name, candidates, k, datetime.now(timezone.utc), self._category, allowed)
-
-    def _pinnable(self, model: LoadedModel | None, product_id: str, categories) -> bool:
-        """May a pin bring this product (not one of the list's candidates) into a list: a product the catalogue
-        or the model knows, in stock, in the requested categories."""
-        known = self._catalogue.snapshot().get(product_id) is not None
-        return (known or (model is not None and product_id in model.index)) and self._available(product_id,
-                                                                                                 categories)
-
-    def _available(self, product_id: str, categories: tuple[str, ...]) -> bool:
-        """In stock, and in one of `categories` when asked for and the catalogue has categories at all."""
-        described = self._catalogue.describe(product_id)
-        if described.get("inStock") is False:
-            return False
-        if categories and self._catalogue.knows_categories():
-            return described.get("category") in categories
-        return True
-
-    def _category(self, product_id: str) -> str | None:
-        return self._catalogue.describe(product_id).get("category")
-
-    def _items(self, items, reasons: list[dict] | None = None) -> list[dict]:
-        found = [{"productId": pid, "score": round(score, 6), **self._catalogue.describe(pid)} for pid, score in items]
-        for item, because in zip(found, reasons or ()):
-            item["because"] = because
-        return found
-
-    def _response(self, user_id, items, version, strategy, reasons=None) -> dict:
-        return {"userId": user_id, "items": self._items(items, reasons), "modelVersion": version,
-                "strategy": strategy, "generatedAt": _now()}
-
+        candidates = blending.cap_ids(available, self._pool(list_name, k), self._category, max_per_category)
+        return self._ruled(list_name, candidates, k,
+                           lambda pid: pid not in skip and self._pinnable(model, pid, categories))
 
 # Depends only on the user document's model version, so a handful of values serve every request.
 @functools.lru_cache(maxsize=64)
@@ -359,7 +304,3 @@ def _check_k(k: int) -> None:
 def _check_cap(max_per_category: int | None) -> None:
     if max_per_category is not None and not 1 <= max_per_category <= MAX_K:
         raise ValidationError(f"maxPerCategory must be between 1 and {MAX_K}", {"field": "maxPerCategory"})
-
-
-def _now() -> str:
-    return format_timestamp(datetime.now(timezone.utc))

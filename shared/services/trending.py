@@ -9,6 +9,7 @@ merge again on a conflict). Buckets expire by `ttl` once they leave the window."
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from typing import Callable, Iterable
@@ -50,7 +51,9 @@ class TrendingUpdater:
 
     def _merge(self, start: int, additions: dict[str, set[str]]) -> bool:
         doc_id = domain.bucket_id(start)
-        for _ in range(_RETRIES):
+        for attempt in range(_RETRIES):
+            if attempt:   # lost a race: back off a little, at random, so the same workers do not collide again
+                time.sleep(random.uniform(0, 0.02 * 2 ** min(attempt, 5)))
             try:
                 current = self._store.read(MODELS, doc_id, domain.PARTITION)
             except errors.NotFoundError:

@@ -74,7 +74,8 @@ def test_trending_follows_the_change_feed_and_a_redelivered_batch_changes_nothin
 
 
 def test_trending_skips_out_of_stock_and_filters_and_caps_categories(serving):
-    feed([(f"s{n}-{pid}", [pid]) for pid, buyers in (("a1", 5), ("a2", 4), ("a3", 3), ("b1", 2)) for n in range(buyers)])
+    feed([(f"s{n}-{pid}", [pid]) for pid, buyers in (("a1", 5), ("a2", 4), ("a3", 3), ("b1", 2))
+          for n in range(buyers)])
     bootstrap.trending_board().refresh()
     put("a1", category="a", inStock=False)
     put("a2", category="a")
@@ -145,3 +146,25 @@ def _categories(body) -> dict:
     for item in body["items"]:
         counts[item["category"]] = counts.get(item["category"], 0) + 1
     return counts
+
+
+def put_rule(rule_id: str, body: dict):
+    from functions.rules import put_rule as put
+    request = func.HttpRequest("PUT", f"/api/manage/rules/{rule_id}", route_params={"rule_id": rule_id},
+                               body=json.dumps(body).encode())
+    assert put(request).status_code in (200, 201)
+    bootstrap.rule_book().refresh()
+
+
+def test_rules_reach_trending_and_a_pin_is_explained_by_its_rule(serving):
+    trained(serving, bootstrap.model_registry(), clustered_orders())
+    feed([(f"s{n}-{pid}", [pid]) for pid, buyers in (("p001", 4), ("p002", 3), ("p003", 2)) for n in range(buyers)])
+    bootstrap.trending_board().refresh()
+    assert trending_ids() == ["p001", "p002", "p003"]
+    put_rule("no-p001", {"action": "hide", "products": ["p001"], "lists": ["trending"]})
+    put_rule("p003-first", {"action": "pin", "products": ["p003"], "position": 1})
+    assert trending_ids() == ["p003", "p002"]
+    status, body = get(user_recommendations, {"user_id": "u002"}, k=5, explain="true")
+    assert status == 200 and body["items"][0]["productId"] == "p003"
+    assert body["items"][0]["because"] == {"kind": "rule", "ruleId": "p003-first"}
+    assert all(item["because"]["kind"] in ("history", "trending") for item in body["items"][1:])
