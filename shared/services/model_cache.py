@@ -36,7 +36,7 @@ class LoadedModel:
     decay_reference_seconds: float
     half_life_days: float
     scorer: BatchScorer | None = field(default=None, repr=False)
-    _similar: dict | None = field(default=None, repr=False)
+    _loaded_lists: dict[str, dict] = field(default_factory=dict, repr=False)
     _norms: np.ndarray | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -49,17 +49,25 @@ class LoadedModel:
 
     def similar(self, store: DocumentStore) -> dict[str, list]:
         """Similar-product lists, loaded on first use (only the similar-products endpoint needs them)."""
-        if self._similar is None:
-            with self._lock:
-                if self._similar is None:
-                    merged: dict[str, list] = {}
-                    # A missing shard only means those products' lists are computed on demand.
-                    for doc in _shards(store, self.version, "similar", self.manifest["shards"]["similar"],
-                                       required=False):
-                        merged.update(doc["items"])
-                    self._similar = merged
-        return self._similar
+        return self._lists(store, "similar")
 
+    def bought_together(self, store: DocumentStore) -> dict[str, list]:
+        """Bought-together lists, loaded on first use; none for a model trained before they existed."""
+        return self._lists(store, "boughtTogether")
+
+    def _lists(self, store: DocumentStore, kind: str) -> dict[str, list]:
+        found = self._loaded_lists.get(kind)
+        if found is None:
+            with self._lock:
+                found = self._loaded_lists.get(kind)
+                if found is None:
+                    found = {}
+                    # A missing similar shard only means those products' lists are computed on demand.
+                    for doc in _shards(store, self.version, kind, self.manifest["shards"].get(kind, 0),
+                                       required=False):
+                        found.update(doc["items"])
+                    self._loaded_lists[kind] = found
+        return found
 
     def similar_on_demand(self, product_id: str, k: int, excluded: np.ndarray | None = None) -> list[list]:
         """Cosine neighbours of one product against all, for products whose lists were not precomputed."""

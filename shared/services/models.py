@@ -127,4 +127,5 @@ def _document_ids(manifest: dict) -> list[str]:
     shards = manifest["shards"]
     return ([model_docs.shard_id("products", index) for index in range(shards["products"])] +
             [model_docs.shard_id("similar", index) for index in range(shards["similar"])] +
+            [model_docs.shard_id("boughtTogether", index) for index in range(shards.get("boughtTogether", 0))] +
             [model_docs.POPULARITY_ID, model_docs.MANIFEST_ID])

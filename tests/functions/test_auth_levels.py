@@ -10,7 +10,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHOPPER_ROUTES = {"create_order", "list_user_orders", "get_user_order", "user_recommendations", "delete_user",
                   "export_user"}
-PUBLIC_READS = {"get_product", "similar_products", "popular_products"}
+PUBLIC_READS = {"get_product", "similar_products", "popular_products", "trending_products", "bought_together"}
 INDEX = ("import json, function_app;"
          "print(json.dumps({f.get_function_name(): str(getattr(f.get_trigger().auth_level, 'value', "
          "f.get_trigger().auth_level)).upper() for f in function_app.app.get_functions() "
