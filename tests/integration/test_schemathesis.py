@@ -142,3 +142,17 @@ def test_training_runs_route_answers_training_requests_only(demo_host):
     for internal in ("requests-ledger", "new-orders"):
         status, body, _ = demo_host.request("GET", f"/api/manage/training-runs/{internal}", key=ADMIN_KEY)
         assert status == 404 and body["error"]["code"] == "not_found", (internal, body)
+
+
+@pytest.mark.parametrize("method, path, status", [
+    ("GET", "/api/products/P0001%0A", 400),        # reaches the function, which refuses the id
+    ("DELETE", "/api/manage/rules/a%0Ab", 404),    # reaches the function: no such rule
+    ("GET", "/api/manage/rules/a%0Db", 404),
+    ("GET", "/api/health%0A", 404),                # `health` + newline is another path, served by no function
+])
+def test_a_newline_in_the_path_is_a_character_of_it(demo_host, method, path, status):
+    """Found by schemathesis: the local host answered a path holding a decoded newline with aiohttp's plain-text
+    404. ASP.NET routing matches a parameter on any characters but '/', so the function decides; a literal segment never matches with a newline after it."""
+    code, body, headers = demo_host.request(method, path, key=ADMIN_KEY)
+    assert code == status, body
+    assert headers["Content-Type"].startswith("application/json") and body["error"]["code"], body
