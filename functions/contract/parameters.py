@@ -21,16 +21,18 @@ def path(name: str, description: str, example: str | None = None) -> dict:
 
 
 def integer_query(name: str, default: int | None, low: int, high: int, description: str) -> dict:
-    """`default` None: absent means no limit at all, which no integer says."""
+    """`default` None: absent means no limit at all, which no integer says. An empty value (`?k=`) is the
+    default too (functions.http.int_param), hence allowEmptyValue."""
     schema = {"type": "integer", "minimum": low, "maximum": high}
     if default is not None:
         schema["default"] = default
-    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+    return {"name": name, "in": "query", "required": False, "description": description, "allowEmptyValue": True,
+            "schema": schema}
 
 
 def boolean_query(name: str, description: str) -> dict:
-    """What functions.recommendations._bool_param accepts; anything else is 400."""
-    return {"name": name, "in": "query", "required": False, "description": description,
+    """What functions.recommendations._bool_param accepts (an empty value is false); anything else is 400."""
+    return {"name": name, "in": "query", "required": False, "description": description, "allowEmptyValue": True,
             "schema": {"enum": ["true", "false", "1", "0"], "default": "false"}}
 
 
