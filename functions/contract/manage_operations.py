@@ -1,5 +1,5 @@
-"""The operator's routes under `/api/manage` (admin key): training runs, models, users and merchandising rules. The Functions host keeps
-every route starting with `admin` or `runtime` for itself, hence `manage`."""
+"""The operator's routes under `/api/manage` (admin key): training runs, models, users and merchandising rules.
+The Functions host keeps every route starting with `admin` or `runtime` for itself, hence `manage`."""
 from __future__ import annotations
 
 from functions.contract.parameters import ADMIN, IDEMPOTENCY_KEY, USER_ID, integer_query, ok, operation, path

@@ -153,7 +153,8 @@ def test_training_runs_route_answers_training_requests_only(demo_host):
 ])
 def test_a_newline_in_the_path_is_a_character_of_it(demo_host, method, path, status):
     """Found by schemathesis: the local host answered a path holding a decoded newline with aiohttp's plain-text
-    404. ASP.NET routing matches a parameter on any characters but '/', so the function decides; a literal segment never matches with a newline after it."""
+    404. Kestrel decodes %0A in the path to a newline, and ASP.NET routing matches a parameter on any characters
+    but '/', so the function decides; a literal segment never matches with a newline after it."""
     code, body, headers = demo_host.request(method, path, key=ADMIN_KEY)
     assert code == status, body
     assert headers["Content-Type"].startswith("application/json") and body["error"]["code"], body
