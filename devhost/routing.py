@@ -54,7 +54,8 @@ def compile_template(prefix: str, template: str) -> tuple[re.Pattern, list[Param
     for number, parts in enumerate(segments):
         pattern += ("(?:/" if number >= first_absent else "/") + _segment_regex(parts, groups)
     pattern += ")?" * (len(segments) - first_absent)
-    return re.compile("^" + (pattern or "/") + "/?$", re.IGNORECASE), parameters
+    # \Z, not $: `$` also matches before a final newline, so `health%0A` would be served as `health`.
+    return re.compile("^" + (pattern or "/") + r"/?\Z", re.IGNORECASE), parameters
 
 
 def _segment_regex(parts, groups: dict[int, str]) -> str:

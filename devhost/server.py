@@ -143,7 +143,8 @@ class LocalHost:
         identity.add_routes(application.router)   # the development identity provider, when SHOPPER_AUTH=jwt asks
         # The storefront and dashboard pages, before the functions' catch-all route.
         add_static_routes(application.router, lambda path: match(self.routes, "GET", path)[0])
-        application.router.add_route("*", "/{tail:.*}", self.handle)
+        # [\s\S], not '.': a decoded %0A in the path is a character like any other (the function answers 400).
+        application.router.add_route("*", r"/{tail:[\s\S]*}", self.handle)
         application.on_startup.append(self._start_background)
         application.on_cleanup.append(self._stop_background)
         return application

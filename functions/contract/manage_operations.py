@@ -1,10 +1,13 @@
-"""The operator's routes under `/api/manage` (admin key): training runs and models. The Functions host keeps
-every route starting with `admin` or `runtime` for itself, hence `manage`."""
+"""The operator's routes under `/api/manage` (admin key): training runs, models, users and merchandising rules.
+The Functions host keeps every route starting with `admin` or `runtime` for itself, hence `manage`."""
 from __future__ import annotations
 
 from functions.contract.parameters import ADMIN, IDEMPOTENCY_KEY, USER_ID, integer_query, ok, operation, path
 
 _RUN_LINKS = {"GetTrainingRun": {"operationId": "get_training_run", "parameters": {"run_id": "$response.body#/id"}}}
+_RULE_LINKS = {"GetRule": {"operationId": "get_rule", "parameters": {"rule_id": "$response.body#/id"}},
+               "DeleteRule": {"operationId": "delete_rule", "parameters": {"rule_id": "$response.body#/id"}}}
+_RULE_ID = path("rule_id", "the rule id (the operator chooses it)")
 
 MANAGE_OPERATIONS: dict[str, dict[str, dict]] = {
     "/manage/training-runs": {
@@ -40,4 +43,18 @@ MANAGE_OPERATIONS: dict[str, dict[str, dict]] = {
     "/manage/users/{user_id}/export": {"get": operation(
         "manage_export_user", "Everything stored about a shopper", ADMIN, tag="users",
         parameters=(USER_ID,), responses={"200": ok("UserExport", "the shopper's documents")})},
+    "/manage/rules": {"get": operation(
+        "list_rules", "Every merchandising rule, sorted by id", ADMIN, tag="rules",
+        responses={"200": ok("RuleList", "the rules")})},
+    "/manage/rules/{rule_id}": {
+        "put": operation(
+            "put_rule", "Create or replace a merchandising rule (every instance applies it within seconds)", ADMIN,
+            tag="rules", parameters=(_RULE_ID,), body="RuleRequest", errors=("409",),
+            responses={"201": ok("Rule", "created", links=_RULE_LINKS),
+                       "200": ok("Rule", "replaced", links=_RULE_LINKS)}),
+        "get": operation("get_rule", "One merchandising rule", ADMIN, tag="rules", parameters=(_RULE_ID,),
+                         responses={"200": ok("Rule", "the rule")}),
+        "delete": operation("delete_rule", "Delete a merchandising rule", ADMIN, tag="rules",
+                            parameters=(_RULE_ID,), responses={"204": {"description": "deleted"}}),
+    },
 }

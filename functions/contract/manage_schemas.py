@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from functions.contract.schema_parts import TIMESTAMP, nullable, ref
-from shared.domain.training_params import MAX_POPULAR_K, MAX_SIMILAR_K
+from shared.domain.training_params import MAX_BOUGHT_TOGETHER_K, MAX_POPULAR_K, MAX_SIMILAR_K
 from shared.services.training_requests import STATES
 
 MANAGE_SCHEMAS: dict[str, dict] = {
@@ -21,6 +21,8 @@ MANAGE_SCHEMAS: dict[str, dict] = {
             "similar_k": {"type": "integer", "minimum": 0, "maximum": MAX_SIMILAR_K},
             "popular_k": {"type": "integer", "minimum": 0, "maximum": MAX_POPULAR_K},
             "seed": {"type": "integer"},
+            "bought_together_k": {"type": "integer", "minimum": 0, "maximum": MAX_BOUGHT_TOGETHER_K},
+            "bought_together_min_support": {"type": "integer", "minimum": 1, "maximum": 1_000_000},
         },
     },
     "TrainingRunRequest": {

@@ -20,9 +20,20 @@ def path(name: str, description: str, example: str | None = None) -> dict:
     return parameter
 
 
-def integer_query(name: str, default: int, low: int, high: int, description: str) -> dict:
-    return {"name": name, "in": "query", "required": False, "description": description,
-            "schema": {"type": "integer", "minimum": low, "maximum": high, "default": default}}
+def integer_query(name: str, default: int | None, low: int, high: int, description: str) -> dict:
+    """`default` None: absent means no limit at all, which no integer says. An empty value (`?k=`) is the
+    default too (functions.http.int_param), hence allowEmptyValue."""
+    schema = {"type": "integer", "minimum": low, "maximum": high}
+    if default is not None:
+        schema["default"] = default
+    return {"name": name, "in": "query", "required": False, "description": description, "allowEmptyValue": True,
+            "schema": schema}
+
+
+def boolean_query(name: str, description: str) -> dict:
+    """What functions.recommendations._bool_param accepts (an empty value is false); anything else is 400."""
+    return {"name": name, "in": "query", "required": False, "description": description, "allowEmptyValue": True,
+            "schema": {"enum": ["true", "false", "1", "0"], "default": "false"}}
 
 
 def list_query(name: str, description: str) -> dict:
@@ -33,6 +44,9 @@ def list_query(name: str, description: str) -> dict:
 
 
 K = integer_query("k", 10, 1, MAX_K, "how many items")
+MAX_PER_CATEGORY = integer_query("maxPerCategory", None, 1, MAX_K,
+                                 "at most this many items of one category (products without one are not capped); "
+                                 "default: no cap")
 USER_ID = path("user_id", "the shopper's user id", "demo-user-0000")
 PRODUCT_ID = path("product_id", "the product id", "P0001")
 SESSION_TOKEN = {

@@ -3,6 +3,7 @@ code that enforces them, so the contract cannot drift from the validation withou
 from __future__ import annotations
 
 from functions.contract.manage_schemas import MANAGE_SCHEMAS
+from functions.contract.rule_schemas import RULE_SCHEMAS
 from functions.contract.schema_parts import TIMESTAMP, nullable, ref  # noqa: F401 - the operation tables use ref
 from shared.domain import orders
 from shared.domain.validation import MAX_ID_LENGTH
@@ -86,7 +87,23 @@ SCHEMAS: dict[str, dict] = {
             "productId": {"type": "string"}, "score": {"type": "number"},
             "title": nullable({"type": "string"}), "category": nullable({"type": "string"}),
             "price": nullable({"type": "number"}), "inStock": nullable({"type": "boolean"}),
+            "because": ref("Because"),
         },
+    },
+    "Because": {
+        "description": "why an item is recommended (only with explain=true): `history` names the one or two "
+                       "products of the shopper's history adding most to its score (none when no term is "
+                       "positive), `trending` / `popular` the list a cold start or the trending part came from, "
+                       "`rule` the merchandising rule (a pin) that placed it",
+        "oneOf": [
+            {"type": "object", "required": ["kind", "productIds"], "additionalProperties": False,
+             "properties": {"kind": {"const": "history"},
+                            "productIds": {"type": "array", "maxItems": 2, "items": {"type": "string"}}}},
+            {"type": "object", "required": ["kind"], "additionalProperties": False,
+             "properties": {"kind": {"enum": ["trending", "popular"]}}},
+            {"type": "object", "required": ["kind", "ruleId"], "additionalProperties": False,
+             "properties": {"kind": {"const": "rule"}, "ruleId": {"type": "string"}}},
+        ],
     },
     "UserRecommendations": {
         "type": "object", "required": ["userId", "items", "modelVersion", "strategy", "generatedAt"],
@@ -94,7 +111,8 @@ SCHEMAS: dict[str, dict] = {
             "userId": {"type": "string"},
             "items": {"type": "array", "maxItems": MAX_K, "items": ref("RecommendedItem")},
             "modelVersion": nullable({"type": "string"}),
-            "strategy": {"enum": ["personalized", "popular"]},
+            "strategy": {"enum": ["personalized", "trending", "popular"],
+                         "description": "trending, else popular, for a shopper with nothing to personalize by"},
             "generatedAt": TIMESTAMP,
         },
     },
@@ -103,6 +121,16 @@ SCHEMAS: dict[str, dict] = {
         "properties": {
             "productId": {"type": "string"},
             "items": {"type": "array", "maxItems": MAX_K, "items": ref("RecommendedItem")},
+            "modelVersion": nullable({"type": "string"}), "generatedAt": TIMESTAMP,
+        },
+        "description": "modelVersion null and no items while the active model is unreadable (degraded)",
+    },
+    "BoughtTogether": {
+        "type": "object", "required": ["productId", "items", "modelVersion", "generatedAt"],
+        "properties": {
+            "productId": {"type": "string"},
+            "items": {"type": "array", "maxItems": MAX_K, "items": ref("RecommendedItem"),
+                      "description": "score: the confidence n_ab / n_a, 0 to 1 (a pinned item may take another)"},
             "modelVersion": {"type": "string"}, "generatedAt": TIMESTAMP,
         },
     },
@@ -111,6 +139,19 @@ SCHEMAS: dict[str, dict] = {
         "properties": {
             "items": {"type": "array", "maxItems": MAX_K, "items": ref("RecommendedItem")},
             "modelVersion": nullable({"type": "string"}), "generatedAt": TIMESTAMP,
+        },
+    },
+    "TrendingProducts": {
+        "type": "object", "required": ["items", "list", "modelVersion", "window", "generatedAt"],
+        "properties": {
+            "items": {"type": "array", "maxItems": MAX_K, "items": ref("RecommendedItem")},
+            "list": {"const": "trending"},
+            "modelVersion": nullable({"type": "string"}),
+            "window": {"type": "object", "required": ["days", "halfLifeDays"],
+                       "description": "TRENDING_WINDOW_DAYS and TRENDING_HALF_LIFE_DAYS",
+                       "properties": {"days": {"type": "number", "exclusiveMinimum": 0},
+                                      "halfLifeDays": {"type": "number", "exclusiveMinimum": 0}}},
+            "generatedAt": TIMESTAMP,
         },
     },
     "Health": {
@@ -126,4 +167,5 @@ SCHEMAS: dict[str, dict] = {
         },
     },
     **MANAGE_SCHEMAS,
+    **RULE_SCHEMAS,
 }

@@ -2,9 +2,9 @@
 route template (without the `/api` prefix) and method; `access` says who may call it."""
 from __future__ import annotations
 
-from functions.contract.parameters import (ADMIN, ANONYMOUS, K, MAX_CONTINUATION, PRINCIPAL, PRODUCT_ID, PUBLIC_READ,
-                                           SESSION_TOKEN, SHOPPER, USER_ID, integer_query, list_query, ok, operation,
-                                           path)
+from functions.contract.parameters import (ADMIN, ANONYMOUS, K, MAX_CONTINUATION, MAX_PER_CATEGORY, PRINCIPAL,
+                                           PRODUCT_ID, PUBLIC_READ, SESSION_TOKEN, SHOPPER, USER_ID, boolean_query,
+                                           integer_query, list_query, ok, operation, path)
 
 _ORDER_LINKS = {
     "GetOrder": {"operationId": "get_user_order",
@@ -44,11 +44,11 @@ SHOP_OPERATIONS: dict[str, dict[str, dict]] = {
         "user_recommendations", "Personalized recommendations, reflecting the shopper's latest orders", SHOPPER,
         tag="recommendations",
         parameters=(USER_ID, K, _CATEGORY, list_query("exclude", "never these products"),
-                    {"name": "includePurchased", "in": "query", "required": False,
-                     "description": "also recommend products the shopper bought",
-                     "schema": {"enum": ["true", "false", "1", "0"], "default": "false"}},
-                    SESSION_TOKEN, PRINCIPAL),
-        responses={"200": ok("UserRecommendations", "ranked items; `popular` for a shopper without history")})},
+                    boolean_query("includePurchased", "also recommend products the shopper bought"),
+                    boolean_query("explain", "add `because` to each item: why it is recommended"),
+                    MAX_PER_CATEGORY, SESSION_TOKEN, PRINCIPAL),
+        responses={"200": ok("UserRecommendations",
+                             "ranked items; `trending` (or `popular`) for a shopper without history")})},
     "/users/{user_id}": {"delete": operation(
         "delete_user", "Delete the shopper's orders and vector (idempotent)", SHOPPER, tag="users",
         parameters=(USER_ID, PRINCIPAL), responses={"200": ok("UserDeletion", "what was deleted")})},
@@ -58,9 +58,17 @@ SHOP_OPERATIONS: dict[str, dict[str, dict]] = {
     "/products/{product_id}/similar": {"get": operation(
         "similar_products", "Products bought by the same shoppers", PUBLIC_READ, tag="recommendations",
         parameters=(PRODUCT_ID, K), responses={"200": ok("SimilarProducts", "ranked items")})},
+    "/products/{product_id}/bought-together": {"get": operation(
+        "bought_together", "Products bought in the same orders more often than chance", PUBLIC_READ,
+        tag="recommendations", parameters=(PRODUCT_ID, K),
+        responses={"200": ok("BoughtTogether", "ranked items; empty for a product bought with nothing")})},
     "/recommendations/popular": {"get": operation(
         "popular_products", "The most bought products", PUBLIC_READ, tag="recommendations",
-        parameters=(K, _CATEGORY), responses={"200": ok("PopularProducts", "ranked items")})},
+        parameters=(K, _CATEGORY, MAX_PER_CATEGORY), responses={"200": ok("PopularProducts", "ranked items")})},
+    "/recommendations/trending": {"get": operation(
+        "trending_products", "Products bought by the most distinct shoppers lately", PUBLIC_READ,
+        tag="recommendations", parameters=(K, _CATEGORY, MAX_PER_CATEGORY),
+        responses={"200": ok("TrendingProducts", "ranked items; needs no model")})},
     "/products/{product_id}": {
         "get": operation("get_product", "One catalogue product", PUBLIC_READ, tag="catalogue",
                          parameters=(PRODUCT_ID,), responses={"200": ok("Product", "the product")}),

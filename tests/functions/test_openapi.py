@@ -19,6 +19,7 @@ from functions.contract.document import ROUTE_PREFIX, build_document
 from functions.openapi import openapi
 from shared.domain.errors import ValidationError
 from shared.domain.orders import parse_order
+from shared.domain.rules import parse_rule
 from shared.domain.training_params import TrainingParams
 from shared.services.catalogue import parse_product
 from tests.functions.test_indexing import ROOT, indexed
@@ -210,6 +211,9 @@ def test_the_product_schema_agrees_with_the_product_validation(body, valid):
     ({"factors": 32.0}, True),
     ({"factors": 32.5}, False),
     ({"iterations": 1e300}, False),
+    ({"bought_together_k": 0, "bought_together_min_support": 1_000_000}, True),
+    ({"bought_together_k": 101}, False),
+    ({"bought_together_min_support": 0}, False),
 ])
 def test_the_training_params_schema_agrees_with_the_training_params(params, valid):
     assert _validator("TrainingParams").is_valid(params) is valid
@@ -227,3 +231,72 @@ def test_get_openapi_json_serves_the_document_anonymously():
     response = openapi(func.HttpRequest("GET", "/api/openapi.json", body=b""))
     assert response.status_code == 200 and response.mimetype == "application/json"
     assert json.loads(response.get_body()) == json.loads(json.dumps(build_document()))
+
+
+_RULE_BASE = {"action": "boost", "products": ["85123A"]}
+
+
+@pytest.mark.parametrize("body, valid", [
+    (_RULE_BASE, True),
+    ({"action": "boost", "category": "kitchen", "weight": 100, "lists": ["personalized", "boughtTogether"],
+      "startsAt": "2026-12-01T00:00:00Z", "endsAt": "2026-12-24T00:00:00+01:00"}, True),
+    ({"action": "bury", "products": ["a", "b"], "weight": 1.5}, True),
+    ({"action": "pin", "products": ["85123A"], "position": 1}, True),
+    ({"action": "pin", "category": "kitchen", "position": 100.0}, True),   # JSON: 100.0 is 100
+    ({"action": "hide", "products": ["x" * 128]}, True),
+    ({"action": "hide", "category": "kitchen", "lists": ["trending", "trending"]}, True),
+    ({"action": "promote", "products": ["85123A"]}, False),
+    ({"products": ["85123A"]}, False),
+    ({"action": "boost"}, False),
+    ({"action": "boost", "products": ["85123A"], "category": "kitchen"}, False),
+    ({"action": "boost", "products": []}, False),
+    ({"action": "boost", "products": ["p"] * 2}, False),
+    ({"action": "boost", "products": [f"p{i}" for i in range(1001)]}, False),
+    ({"action": "boost", "products": ["a/b"]}, False),
+    ({"action": "boost", "category": " kitchen"}, False),
+    ({**_RULE_BASE, "weight": 1}, False),
+    ({**_RULE_BASE, "weight": 0.5}, False),
+    ({**_RULE_BASE, "weight": 100.5}, False),
+    ({**_RULE_BASE, "weight": "2"}, False),
+    ({**_RULE_BASE, "weight": True}, False),
+    ({**_RULE_BASE, "position": 1}, False),
+    ({"action": "pin", "products": ["85123A"]}, False),
+    ({"action": "pin", "products": ["85123A"], "position": 0}, False),
+    ({"action": "pin", "products": ["85123A"], "position": 101}, False),
+    ({"action": "pin", "products": ["85123A"], "position": 1.5}, False),
+    ({"action": "pin", "products": ["85123A"], "position": 1, "weight": 2}, False),
+    ({"action": "hide", "products": ["85123A"], "weight": 2}, False),
+    ({"action": "hide", "products": ["85123A"], "position": 1}, False),
+    ({**_RULE_BASE, "lists": []}, False),
+    ({**_RULE_BASE, "lists": ["similar", "search"]}, False),
+    ({**_RULE_BASE, "lists": "similar"}, False),
+    ({**_RULE_BASE, "startsAt": "tomorrow"}, False),
+    ({**_RULE_BASE, "endsAt": 1764547200}, False),
+    ({**_RULE_BASE, "id": "r1"}, False),
+    ({**_RULE_BASE, "note": "x"}, False),
+    (["boost"], False),
+])
+def test_the_rule_schema_agrees_with_the_rule_validation(body, valid):
+    assert _validator("RuleRequest").is_valid(body) is valid
+    if valid:
+        rule = parse_rule("r1", body)
+        assert _validator("Rule").is_valid(rule.to_json())   # and what the routes answer with it
+    else:
+        with pytest.raises(ValidationError):
+            parse_rule("r1", body)
+
+
+@pytest.mark.parametrize("because, valid", [
+    ({"kind": "history", "productIds": ["22866", "23439"]}, True),
+    ({"kind": "history", "productIds": []}, True),
+    ({"kind": "trending"}, True),
+    ({"kind": "popular"}, True),
+    ({"kind": "rule", "ruleId": "xmas"}, True),
+    ({"kind": "rule"}, False),
+    ({"kind": "history"}, False),
+    ({"kind": "trending", "ruleId": "xmas"}, False),
+    ({"kind": "similar"}, False),
+])
+def test_the_because_schema_says_which_explanations_exist(because, valid):
+    item = {"productId": "P1", "score": 1.0, "because": because}
+    assert _validator("RecommendedItem").is_valid(item) is valid
