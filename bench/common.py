@@ -34,7 +34,8 @@ def timed_calls(call: Callable[[int], object], count: int, warmup: int = 50) -> 
 
 def summary(latencies: list[float], elapsed: float) -> dict:
     return {"count": len(latencies), "per_second": len(latencies) / elapsed if elapsed else float("nan"),
-            "p50_ms": percentile(latencies, 0.50) * 1000, "p99_ms": percentile(latencies, 0.99) * 1000}
+            "p50_ms": percentile(latencies, 0.50) * 1000, "p99_ms": percentile(latencies, 0.99) * 1000,
+            "p999_ms": percentile(latencies, 0.999) * 1000}
 
 
 def rss_mb(pid: int | None = None) -> float:
