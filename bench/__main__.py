@@ -1,4 +1,4 @@
-"""`python -m bench [ingest|serving|serving-real|training ...]`: run benchmarks (all by default) and print their figures."""
+"""`python -m bench [ingest|serving|serving-real|training ...]`: run benchmarks (all by default), print figures."""
 import importlib
 import sys
 

@@ -16,11 +16,9 @@ import collections
 import json
 import os
 import random
-import shutil
-import tempfile
 import time
 
-from bench.common import LocalHostProcess, cpu_seconds, http_load, row
+from bench.common import LocalHostProcess, cpu_seconds, http_load, row, temporary_folder
 from bench.training import DATASET
 from shared import bootstrap
 from shared.adapters.local_trainer import train_model
@@ -40,11 +38,8 @@ def main() -> dict:
     if not os.path.exists(DATASET):
         print("Serving on real shoppers: Online Retail not found beside the repository; skipped")
         return {}
-    folder = tempfile.mkdtemp(prefix="bench-serving-real-")
-    try:
+    with temporary_folder("bench-serving-real-") as folder:
         return _run(folder)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _run(folder: str) -> dict:

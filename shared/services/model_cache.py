@@ -21,6 +21,7 @@ from shared.domain.interactions import to_epoch_seconds
 from shared.domain.ports import MODELS, DocumentStore
 from shared.domain.ranking import top_k
 from shared.services.scoring import BatchScorer
+from shared.services.similar_lists import SimilarLists
 
 log = logging.getLogger("models")
 
@@ -36,7 +37,7 @@ class LoadedModel:
     decay_reference_seconds: float
     half_life_days: float
     scorer: BatchScorer | None = field(default=None, repr=False)
-    _similar: dict | None = field(default=None, repr=False)
+    _similar: SimilarLists | None = field(default=None, repr=False)
     _norms: np.ndarray | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -47,19 +48,14 @@ class LoadedModel:
     def vectors(self) -> np.ndarray:
         return self.fold_in.vectors
 
-    def similar(self, store: DocumentStore) -> dict[str, list]:
-        """Similar-product lists, loaded on first use (only the similar-products endpoint needs them)."""
+    def similar(self, store: DocumentStore) -> SimilarLists:
+        """Similar-product lists (`.get(product_id)`), read a shard at a time on first use: only the
+        similar-products endpoint needs them, and merged whole they would sit in every process."""
         if self._similar is None:
             with self._lock:
                 if self._similar is None:
-                    merged: dict[str, list] = {}
-                    # A missing shard only means those products' lists are computed on demand.
-                    for doc in _shards(store, self.version, "similar", self.manifest["shards"]["similar"],
-                                       required=False):
-                        merged.update(doc["items"])
-                    self._similar = merged
+                    self._similar = SimilarLists(store, self.version, self.manifest["shards"]["similar"])
         return self._similar
-
 
     def similar_on_demand(self, product_id: str, k: int, excluded: np.ndarray | None = None) -> list[list]:
         """Cosine neighbours of one product against all, for products whose lists were not precomputed."""
