@@ -2,7 +2,7 @@
 import importlib
 import sys
 
-ALL = ["ingest", "serving", "serving_real", "training"]
+ALL = ["ingest", "serving", "serving_real", "cold_start", "training"]
 
 if __name__ == "__main__":
     for name in sys.argv[1:] or ALL:

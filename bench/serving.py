@@ -49,7 +49,10 @@ def _run(folder: str) -> dict:
     users = [f"user-{rng.randrange(USERS)}" for _ in range(SAMPLE)]
     service = bootstrap.recommendation_service()
     rss_before = rss_mb()
-    service.for_user(users[0])
+    started = time.perf_counter()
+    service.for_user(users[0])   # loads the model from the store
+    print(f"  model loaded from the store in {time.perf_counter() - started:.1f} s, "
+          f"+{rss_mb() - rss_before:.0f} MB RSS", flush=True)
     from bench.serving_host import implicit_model, implicit_recommend
     precomputed = [{"id": f"top10-{user}", "userId": user,
                     "items": [[item["productId"], item["score"]] for item in service.for_user(user)["items"]]}

@@ -81,9 +81,9 @@ def load_model(store: DocumentStore, version: str) -> LoadedModel:
     if not shards:
         raise NotFoundError(f"model {version} has no product shards")
     for doc in shards:
-        model_docs.validate(doc, factors)   # ValueError on garbage or non-finite vectors
+        model_docs.validate(doc, size=False)   # ValueError on garbage; the vectors are checked as they are decoded
     product_ids = [pid for doc in shards for pid in doc["productIds"]]
-    vectors = np.concatenate([model_docs.decode_vectors(doc["vectors"], factors) for doc in shards])
+    vectors = np.concatenate([model_docs.shard_vectors(doc, factors) for doc in shards])
     # Kept transposed (factors x products, contiguous): BLAS scores x @ Y^T about twice as fast as Y @ x,
     # and fold-in gathers its few rows from the transposed view just as well.
     vectors = np.ascontiguousarray(vectors.T).T
