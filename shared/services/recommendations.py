@@ -13,15 +13,17 @@ from shared.domain.errors import NotFoundError, ValidationError
 from shared.domain.foldin import decayed_counts, solve_user
 from shared.domain.interactions import from_epoch_seconds, to_epoch_seconds
 from shared.domain.model_docs import FOLD_IN_OVERLAP_SECONDS, decode_vectors
-from shared.domain.ports import NOT_IN, ORDERS, USER_VECTORS, DocumentStore, Filter, Query
+from shared.domain.ports import ETAG, NOT_IN, ORDERS, USER_VECTORS, DocumentStore, Filter, Query
 from shared.domain.ranking import top_k
 from shared.domain.validation import check_id, format_timestamp
 from shared.domain.weighting import SECONDS_PER_DAY, decay, folded_reference
 from shared.services.catalogue import Catalogue
+from shared.services.lru import LruCache
 from shared.services.model_cache import LoadedModel, ModelCache
 
 MAX_K = 100
 MAX_ORDERS_READ = 1000   # a user's history beyond this many newest orders is left to the trained vector
+TRAINED_STATES_KEPT = 4096   # users whose decoded document state a process keeps (a few MB at most)
 
 
 class RecommendationService:
@@ -29,6 +31,7 @@ class RecommendationService:
         self._store = store
         self._models = models
         self._catalogue = catalogue
+        self._trained = LruCache(TRAINED_STATES_KEPT)
 
     def for_user(self, user_id: str, k: int = 10, categories: tuple[str, ...] = (), exclude: tuple[str, ...] = (),
                  include_purchased: bool = False, session_token: str | None = None) -> dict:
@@ -107,10 +110,7 @@ class RecommendationService:
         if doc is not None and not lines and doc["modelVersion"] == model.version:
             # Nothing new: the trained vector stands, and only which products were bought is needed (no decay
             # of every interaction, which is most of the Python work for a customer of a thousand products).
-            bought = [model.index[pid] for pid in doc["interactions"] if pid in model.index]
-            if not bought:
-                return None, []
-            return decode_vectors(doc["vector"], model.vectors.shape[1])[0], bought
+            return self._trained_state(model, doc)
         # The user's reference time (shared.domain.weighting) with their new orders: the document's counts
         # are relative to its decayReference and move with it.
         doc_reference = _epoch(doc["decayReference"]) if doc is not None else float("-inf")
@@ -126,6 +126,18 @@ class RecommendationService:
         if not raw:
             return None, []
         return solve_user(model.fold_in, raw), list(raw)
+
+    def _trained_state(self, model: LoadedModel, doc: dict):
+        """(trained vector, products bought) of a user document, kept per process for the users asked for
+        most: a document changes only with its etag, and a heavy customer's has thousands of products."""
+        key = (model.version, doc["id"], doc.get(ETAG))
+        state = self._trained.get(key) if key[2] is not None else None
+        if state is None:
+            bought = [model.index[pid] for pid in doc["interactions"] if pid in model.index]
+            state = (decode_vectors(doc["vector"], model.vectors.shape[1])[0], bought) if bought else (None, [])
+            if key[2] is not None:
+                self._trained.put(key, state)
+        return state
 
     def popular(self, k: int = 10, categories: tuple[str, ...] = ()) -> dict:
         _check_k(k)

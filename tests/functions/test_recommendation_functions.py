@@ -266,3 +266,20 @@ def test_after_a_bulk_import_the_orders_a_user_document_counts_are_not_counted_t
     _, after = recommend("u005", k=5)
     assert after["strategy"] == "personalized" and after["items"] != before["items"]
     assert not {"p002", "p006"} & {item["productId"] for item in after["items"]}
+
+
+def test_a_rewritten_user_document_is_served_at_once_not_a_kept_copy(serving):
+    """The decoded user document state a process keeps is keyed by the document's etag."""
+    from shared.domain.model_docs import encode_vectors
+    from shared.domain.ports import USER_VECTORS
+    import numpy as np
+    trained(serving, bootstrap.model_registry(), clustered_orders())
+    _, before = recommend("u005", k=5)
+    doc = {key: value for key, value in serving.read(USER_VECTORS, "u005", "u005").items()
+           if not key.startswith("_")}
+    model = bootstrap.model_cache().current()
+    other = model.vectors[model.index["p002"]] * 3   # points at cluster 2
+    serving.upsert(USER_VECTORS, doc | {"vector": encode_vectors(np.asarray([other], dtype=np.float32))})
+    _, after = recommend("u005", k=5)
+    assert after["strategy"] == "personalized" and after["items"] != before["items"]
+    assert sum(int(item["productId"][1:]) % 4 == 2 for item in after["items"]) >= 4
