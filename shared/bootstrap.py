@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable
 
+from shared import telemetry
 from shared.config import Settings
 from shared.domain.ports import DocumentStore
 
@@ -39,6 +40,7 @@ def reset() -> None:
     global _local_training_elsewhere
     with _lock:
         _local_training_elsewhere = False
+        telemetry.uninstall()
         store = _built.get("store")
         _built.clear()
         _overrides.clear()
@@ -47,7 +49,16 @@ def reset() -> None:
 
 
 def settings() -> Settings:
-    return _get("settings", Settings.from_env)
+    return _get("settings", _settings_from_env)
+
+
+def _settings_from_env() -> Settings:
+    """The process's settings; telemetry starts with them, once, on first use (never at import)."""
+    config = Settings.from_env()
+    if config.applicationinsights_connection_string and not telemetry.active():
+        from shared.adapters.azure_monitor import start_azure_monitor
+        telemetry.install(start_azure_monitor(config.applicationinsights_connection_string))
+    return config
 
 
 def store() -> DocumentStore:

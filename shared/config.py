@@ -67,6 +67,8 @@ class Settings:
     reconcile_schedule: str = _setting("RECONCILE_SCHEDULE", "*/10 * * * * *")
     model_ttl_seconds: int = _setting("MODEL_TTL_SECONDS", 7 * 86400, low=0)
     model_refresh_seconds: float = _setting("MODEL_REFRESH_SECONDS", 5.0, low=0)
+    # Empty: no telemetry is exported and the Azure Monitor distro is never imported (shared.telemetry).
+    applicationinsights_connection_string: str = _setting("APPLICATIONINSIGHTS_CONNECTION_STRING", "", secret=True)
 
     def __repr__(self) -> str:  # dataclass repr would be fine, but be explicit that secrets are redacted
         shown = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from shared import telemetry
 from shared.domain.errors import ConflictError, ValidationError
 from shared.domain.orders import NewOrder, parse_order, public_order
 from shared.domain.ports import ORDERS, DocumentStore, Filter, Page, Query
@@ -24,6 +25,7 @@ class OrderService:
     def __init__(self, store: DocumentStore):
         self._store = store
 
+    @telemetry.order_outcomes
     def place(self, body: object) -> PlacedOrder:
         """Validate and store one order. Idempotent on orderId: the same body again returns the stored order;
         a different body under the same orderId is a ConflictError. Nothing is written unless valid."""

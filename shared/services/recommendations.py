@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
+from shared import telemetry
 from shared.domain.errors import NotFoundError, ValidationError
 from shared.domain.foldin import decayed_counts, solve_user
 from shared.domain.interactions import from_epoch_seconds, to_epoch_seconds
@@ -33,6 +34,7 @@ class RecommendationService:
         self._catalogue = catalogue
         self._trained = LruCache(TRAINED_STATES_KEPT)
 
+    @telemetry.recommendations("user")
     def for_user(self, user_id: str, k: int = 10, categories: tuple[str, ...] = (), exclude: tuple[str, ...] = (),
                  include_purchased: bool = False, session_token: str | None = None) -> dict:
         plan = self._plan(user_id, k, categories, exclude, include_purchased, session_token)
@@ -40,6 +42,7 @@ class RecommendationService:
             return plan
         return self._finish(plan, plan.model.scorer.score(plan.vector))
 
+    @telemetry.recommendations("user")
     async def for_user_async(self, user_id: str, k: int = 10, categories: tuple[str, ...] = (),
                              exclude: tuple[str, ...] = (), include_purchased: bool = False,
                              session_token: str | None = None) -> dict:
@@ -139,6 +142,7 @@ class RecommendationService:
                 self._trained.put(key, state)
         return state
 
+    @telemetry.recommendations("popular", strategy="popular")
     def popular(self, k: int = 10, categories: tuple[str, ...] = ()) -> dict:
         _check_k(k)
         model = self._models.current()
@@ -146,6 +150,7 @@ class RecommendationService:
         return {"items": [self._item(pid, score) for pid, score in items],
                 "modelVersion": model.version if model else None, "generatedAt": _now()}
 
+    @telemetry.recommendations("similar", strategy="similar")
     def similar(self, product_id: str, k: int = 10) -> dict:
         check_id(product_id, "productId")
         _check_k(k)

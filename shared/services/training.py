@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 
+from shared import telemetry
 from shared.domain import errors
 from shared.domain.interactions import to_epoch_seconds
 from shared.domain.ports import TRAINING_RUNS, DocumentStore
@@ -71,6 +72,7 @@ class TrainingService:
                               params or self._params, created)
         try:
             self._store.create(TRAINING_RUNS, doc)
+            telemetry.training_run_state(None, doc["state"])
         except errors.ConflictError:
             existing = self.requests.get(identifier)
             self.requests.remember(existing)   # in case the call that created it stopped before this

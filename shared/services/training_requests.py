@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from shared import telemetry
 from shared.domain import errors
 from shared.domain.ports import ETAG, TRAINING_RUNS, DocumentStore, Filter, Query
 from shared.domain.training_params import TrainingParams
@@ -60,7 +61,9 @@ class TrainingRequests:
         updated = {key: value for key, value in doc.items() if not key.startswith("_")}
         updated.update(changes)
         updated["updatedAt"] = format_timestamp(datetime.now(timezone.utc))
-        return self._store.replace(TRAINING_RUNS, updated, if_match=doc[ETAG]).document
+        written = self._store.replace(TRAINING_RUNS, updated, if_match=doc[ETAG]).document
+        telemetry.training_run_state(doc.get("state"), written["state"])
+        return written
 
     # -- the ledger ----------------------------------------------------------------------------------------
     def ledger(self) -> dict:

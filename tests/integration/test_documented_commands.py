@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.integration.localhost import ADMIN_KEY, FUNCTION_KEY, ROOT, LocalHostProcess, wait_for
+from tests.integration.localhost import ADMIN_KEY, ROOT, LocalHostProcess, wait_for
 
 FENCE = re.compile(r"^(?P<indent> *)```sh\n(?P<body>.*?)^(?P=indent)```", re.S | re.M)
 SAMPLE = os.path.join(ROOT, "tests", "data", "online_retail_sample.csv")
@@ -28,17 +28,19 @@ BLOCKS = {
                   "demo data and a first model"):
         (EXCLUDED, "`make run` builds a second virtualenv and serves until stopped; it runs `manage.py serve --demo`, "
                    "which the README's curl block below is run against; `make test` is this suite itself"),
-    ("README.md", "KEY=...   # the printed function key"): "host",
+    ("README.md", "TOKEN=$(curl -s -H \"Accept: text/plain\" -d '{\"userId\": \"new-shopper\"}' "
+                  "http://127.0.0.1:7071/.devhost/token)"): "host",
     ("README.md", ".venv/bin/python manage.py import-orders ../shared/data/online_retail.csv.gz   "
                   "# UCI Online Retail (I or II), or JSON lines"): "import",
     ("docs/operations.md", "BASE=http://127.0.0.1:7071          # or https://$APP.azurewebsites.net"): "admin",
+    ("docs/operations.md", "BASE=http://127.0.0.1:7071   # the host whose shopper data you export or delete "
+                           "(or https://$APP.azurewebsites.net)"): "users",
     ("docs/operations.md", "SQLITE_PATH=.data/store.sqlite3 .venv/bin/python - <<'EOF'"): "by-hand",
 }
 AZURE = (EXCLUDED, "needs an Azure subscription, the az / databricks / gh CLIs and deployed resources; the parts "
                    "that run here (bundle, package, workflows) are checked by tests/deploy and tests/jobs")
 DEPLOY_FIRST_LINES = ["cd databricks_jobs", "RG=rg-personalization",
-                      "JOB_SP_OBJECT_ID=$(az ad sp show --id \"$JOB_SP_APP_ID\" --query id -o tsv)",
-                      "JOB_ID=$(az functionapp config appsettings list -n \"$APP\" -g \"$RG\" \\",
+                      "az functionapp scale config set --name \"$APP\" --resource-group \"$RG\" \\",
                       "curl -H \"x-functions-key: $ADMIN_KEY\" https://$APP.azurewebsites.net/api/manage/models/"
                       "active      # active + previous",
                       "STORE_BACKEND=cosmos COSMOS_ENDPOINT=\"$COSMOS_ENDPOINT\" .venv/bin/python -c \""]
@@ -125,7 +127,9 @@ def test_readme_data_commands(tmp_path):
 @pytest.fixture(scope="module")
 def demo_host(tmp_path_factory):
     folder = tmp_path_factory.mktemp("documented")
-    host = LocalHostProcess(str(folder / "store.sqlite3"), {"RECONCILE_SCHEDULE": "* * * * * *"},
+    # As `make run` does: shoppers sign in with the local host's development identity provider.
+    host = LocalHostProcess(str(folder / "store.sqlite3"), {"RECONCILE_SCHEDULE": "* * * * * *",
+                                                            "SHOPPER_AUTH": "jwt", "SHOPPER_JWKS_URL": ""},
                             args=("--demo",)).start(timeout=180)
     yield host
     host.stop()
@@ -133,8 +137,7 @@ def demo_host(tmp_path_factory):
 
 def test_readme_curl_block_against_the_demo_host(demo_host):
     env = dict(os.environ)
-    out = run_block(block("host"), ROOT, env, {"KEY=...": f"KEY={FUNCTION_KEY}",
-                                                "127.0.0.1:7071": f"127.0.0.1:{demo_host.port}"})
+    out = run_block(block("host"), ROOT, env, {"127.0.0.1:7071": f"127.0.0.1:{demo_host.port}"})
     assert '"strategy":"personalized"' in out.replace(" ", "")
 
 
@@ -148,6 +151,9 @@ def test_operations_admin_and_by_hand_blocks(demo_host):
     run_block(block("admin"), ROOT, env, {
         "KEY=...": f"KEY={ADMIN_KEY}", "127.0.0.1:7071": f"127.0.0.1:{demo_host.port}",
         "train-0123abcd...": existing["id"], "20240601T120000Z-0a1b2c3d": pointer["previousVersion"]})
+    out = run_block(block("users"), ROOT, env, {"KEY=...": f"KEY={ADMIN_KEY}",
+                                                 "127.0.0.1:7071": f"127.0.0.1:{demo_host.port}"})
+    assert '"deleted"' in out
     # The by-hand block fails a request through the repository's code, against the host's own store: the
     # one the admin block's POST just recorded.
     newest = demo_host.request("GET", "/api/manage/training-runs?limit=1", key=ADMIN_KEY)[1]["items"][0]
