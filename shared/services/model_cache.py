@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Iterator
 
 import numpy as np
 
@@ -70,27 +71,31 @@ class LoadedModel:
 def load_model(store: DocumentStore, version: str) -> LoadedModel:
     manifest = store.read(MODELS, model_docs.MANIFEST_ID, version)
     factors = int(manifest["params"]["factors"])
-    # Point reads of just what serving needs (the manifest names the shards): similar-products shards are
-    # read on first use only, and a scan of the partition would read them all.
-    shards = _shards(store, version, "products", manifest["shards"]["products"])
     try:
         popular = [(item["productId"], item["score"])
                    for item in store.read(MODELS, model_docs.POPULARITY_ID, version)["items"]]
     except NotFoundError:
         popular = []
-    if not shards:
-        raise NotFoundError(f"model {version} has no product shards")
-    for doc in shards:
+    # Point reads of just what serving needs (the manifest names the shards): similar-products shards are
+    # read on first use only, and a scan of the partition would read them all. One shard at a time, each decoded
+    # and let go at once: a million products are some 340 MB of JSON.
+    product_ids: list[str] = []
+    idf: list[float] = []
+    parts: list[np.ndarray] = []
+    for doc in _shards(store, version, "products", manifest["shards"]["products"]):
         model_docs.validate(doc, size=False)   # ValueError on garbage; the vectors are checked as they are decoded
-    product_ids = [pid for doc in shards for pid in doc["productIds"]]
-    vectors = np.concatenate([model_docs.shard_vectors(doc, factors) for doc in shards])
+        parts.append(model_docs.shard_vectors(doc, factors).T)
+        product_ids += doc["productIds"]
+        idf += doc["idf"]
+    if not parts:
+        raise NotFoundError(f"model {version} has no product shards")
     # Kept transposed (factors x products, contiguous): BLAS scores x @ Y^T about twice as fast as Y @ x,
     # and fold-in gathers its few rows from the transposed view just as well.
-    vectors = np.ascontiguousarray(vectors.T).T
-    idf = np.asarray([value for doc in shards for value in doc["idf"]], dtype=np.float64)
+    vectors_t = np.concatenate(parts, axis=1)
+    del parts
     params, fold = manifest["params"], manifest["foldIn"]
-    as64 = vectors.astype(np.float64)
-    fold_in = FoldInModel(vectors, as64.T @ as64, idf, float(manifest["weighting"]["meanRowSum"]),
+    fold_in = FoldInModel(vectors_t.T, _gram(vectors_t), np.asarray(idf, dtype=np.float64),
+                          float(manifest["weighting"]["meanRowSum"]),
                           float(params["regularization"]), float(params["alpha"]), float(params["bm25_k1"]),
                           float(params["bm25_b"]), int(fold["confidenceOffset"]),
                           fold["regularizationScaling"] == "count")
@@ -99,15 +104,21 @@ def load_model(store: DocumentStore, version: str) -> LoadedModel:
                        float(params["half_life_days"]))
 
 
-def _shards(store: DocumentStore, version: str, kind: str, count: int, required: bool = True) -> list[dict]:
-    found = []
+def _gram(vectors_t: np.ndarray, chunk: int = 65_536) -> np.ndarray:
+    """Y^T Y in float64, a slice of products at a time (a float64 copy of all would double the model's memory)."""
+    gram = np.zeros((vectors_t.shape[0],) * 2)
+    for start in range(0, vectors_t.shape[1], chunk):
+        part = vectors_t[:, start:start + chunk].astype(np.float64)
+        gram += part @ part.T
+    return gram
+
+
+def _shards(store: DocumentStore, version: str, kind: str, count: int) -> Iterator[dict]:
     for index in range(count):
         try:
-            found.append(store.read(MODELS, model_docs.shard_id(kind, index), version))
+            yield store.read(MODELS, model_docs.shard_id(kind, index), version)
         except NotFoundError:
-            if required:
-                raise NotFoundError(f"model {version} is missing {kind} shards") from None
-    return found
+            raise NotFoundError(f"model {version} is missing {kind} shards") from None
 
 
 class ModelCache:
