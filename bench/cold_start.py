@@ -18,6 +18,9 @@ from tests.integration.localhost import ROOT
 
 PRODUCTS = int(os.environ.get("BENCH_PRODUCTS", 100_000))
 USERS = int(os.environ.get("BENCH_COLD_USERS", 20_000))
+# Similar lists precomputed for the 10,000 most bought products, as training does; 0 for a million products,
+# where that precomputation alone takes minutes (the lists are then computed on demand).
+SIMILAR_K = int(os.environ.get("BENCH_COLD_SIMILAR_K", 20))
 RUNS = 3
 _CHILD = """
 import json, os, sys, time
@@ -38,7 +41,7 @@ def main() -> dict:
         path = os.path.join(folder, "store.sqlite3")
         bootstrap.override(settings=Settings.from_env({"SQLITE_PATH": path}))
         try:
-            write_synthetic_model(bootstrap.store(), USERS, PRODUCTS, 64, similar_k=20)
+            write_synthetic_model(bootstrap.store(), USERS, PRODUCTS, 64, similar_k=SIMILAR_K)
             bootstrap.model_registry().activate(VERSION)
         finally:
             bootstrap.reset()
