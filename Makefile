@@ -30,10 +30,14 @@ $(VENV)/.dev-installed: requirements.txt requirements-local.txt requirements-dev
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.local-installed
 
-# Node packages for the tests (the Cosmos-protocol server), installed from the lock file.
+# Node packages for the tests (the Cosmos-protocol server), installed from the lock file; Debian's Chromium for
+# the browser tests (Playwright drives /usr/bin/chromium), installed when missing.
 test-deps:
 	@if [ -f tests/cosmos_server/package.json ]; then \
 		cd tests/cosmos_server && (npm ci --no-audit --no-fund --silent || npm install --no-audit --no-fund --silent); fi
+	@if [ ! -x /usr/bin/chromium ]; then \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; fi
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache

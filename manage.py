@@ -15,6 +15,7 @@ COMMANDS = {
     "train": ("commands.train", "train a model with the configured trainer and activate it"),
     "evaluate": ("commands.evaluate", "measure recommendation quality on an orders file"),
     "tune": ("commands.tune", "search training parameters on an orders file"),
+    "screenshots": ("commands.screenshots", "write screenshots of the storefront and dashboard to docs/images"),
 }
 
 

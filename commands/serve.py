@@ -50,6 +50,8 @@ def run(args) -> int:
               f"{processes} worker process{'es' if processes > 1 else ''})")
         print("\n".join(host.describe()))
         print("\n".join(keys.banner_lines()))
+        print(f"Storefront:   http://{args.host}:{args.port}/   Operations dashboard: "
+              f"http://{args.host}:{args.port}/manage/")
         if provider is not None:
             print("\n".join(provider.describe(f"http://{args.host}:{args.port}")), flush=True)
         elif settings.shopper_auth == "easyauth":

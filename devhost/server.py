@@ -15,8 +15,10 @@ import azure.functions as func
 from aiohttp import web
 
 from devhost import identity
+from devhost.cors import cors_middlewares, load_policy
 from devhost.http_errors import JsonErrorRunner, json_error, read_body
 from devhost.routing import authorized, build_routes, match
+from devhost.static import add_static_routes
 from devhost.triggers import ChangeFeedPump, TimerRunner
 from devhost.validation import index_functions
 from functions.http import redact_url
@@ -137,8 +139,10 @@ class LocalHost:
                                access_log=None, shutdown_timeout=5, keepalive_timeout=KEEPALIVE_SECONDS)
 
     def web_app(self) -> web.Application:
-        application = web.Application(client_max_size=MAX_REQUEST_BYTES)
+        application = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=cors_middlewares(load_policy()))
         identity.add_routes(application.router)   # the development identity provider, when SHOPPER_AUTH=jwt asks
+        # The storefront and dashboard pages, before the functions' catch-all route.
+        add_static_routes(application.router, lambda path: match(self.routes, "GET", path)[0])
         application.router.add_route("*", "/{tail:.*}", self.handle)
         application.on_startup.append(self._start_background)
         application.on_cleanup.append(self._stop_background)

@@ -72,3 +72,11 @@ def set_active_model(req: func.HttpRequest) -> func.HttpResponse:
     bootstrap.model_cache().invalidate()
     return json_response({"activeVersion": pointer["activeVersion"], "previousVersion": pointer.get("previousVersion"),
                           "activatedAt": pointer["activatedAt"]})
+
+
+@bp.function_name("list_models")
+@bp.route(route="manage/models", methods=["GET"], auth_level=func.AuthLevel.ADMIN)
+@handles_errors
+def list_models(req: func.HttpRequest) -> func.HttpResponse:
+    """The stored model versions, newest first: what a rollback (PUT manage/models/active) can go to."""
+    return json_response({"items": bootstrap.model_registry().stored_versions()})

@@ -20,6 +20,8 @@ def create_order(req: func.HttpRequest) -> func.HttpResponse:
     body = claim_order(req, read_json(req))
     placed = bootstrap.order_service().place(body)
     order = placed.order
+    if placed.created:
+        bootstrap.live_metrics().order_placed()
     headers = {"Location": f"/api/users/{quote(order['userId'], safe='')}/orders/{quote(order['orderId'], safe='')}"}
     if placed.session_token:
         headers[SESSION_TOKEN_HEADER] = placed.session_token

@@ -1,6 +1,8 @@
 """Recommendations: GET /api/users/{user_id}/recommendations, /api/products/{product_id}/similar,
-/api/recommendations/popular."""
+/api/products/{product_id}/bought-together, /api/recommendations/popular, /api/recommendations/trending."""
 from __future__ import annotations
+
+import time
 
 import azure.functions as func
 
@@ -18,10 +20,10 @@ def _list_param(req: func.HttpRequest, name: str) -> tuple[str, ...]:
     raw = req.params.get(name)
     if not raw:
         return ()
-    values = tuple(value.strip() for value in raw.split(",") if value.strip())
-    if len(values) > 100:
+    entries = raw.split(",")
+    if len(entries) > 100:   # counted before blanks are dropped, as the contract counts them
         raise ValidationError(f"{name} takes at most 100 values", {"field": name})
-    return values
+    return tuple(value.strip() for value in entries if value.strip())
 
 
 def _bool_param(req: func.HttpRequest, name: str) -> bool:
@@ -31,17 +33,24 @@ def _bool_param(req: func.HttpRequest, name: str) -> bool:
     return raw in ("true", "1")
 
 
+def _cap_param(req: func.HttpRequest) -> int | None:
+    return int_param(req, "maxPerCategory", None, 1, 100)
+
+
 @bp.function_name("user_recommendations")
 @bp.route(route="users/{user_id}/recommendations", methods=["GET"], auth_level=shopper_auth_level())
 @handles_errors
 async def user_recommendations(req: func.HttpRequest) -> func.HttpResponse:
     # Async, so that it runs on the worker's event loop, where concurrent requests share one scoring pass.
+    started = time.perf_counter()
     user_id = route_param(req, "user_id")
     await ensure_shopper_async(req, user_id)
     result = await bootstrap.recommendation_service().for_user_async(
         user_id, k=int_param(req, "k", 10, 1, 100), categories=_list_param(req, "category"),
         exclude=_list_param(req, "exclude"), include_purchased=_bool_param(req, "includePurchased"),
-        session_token=session_token(req))
+        session_token=session_token(req), explain=_bool_param(req, "explain"),
+        max_per_category=_cap_param(req))
+    bootstrap.live_metrics().recommendation_served(result["strategy"], time.perf_counter() - started)
     return json_response(result)
 
 
@@ -54,10 +63,30 @@ def similar_products(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(result)
 
 
+@bp.function_name("bought_together")
+@bp.route(route="products/{product_id}/bought-together", methods=["GET"], auth_level=public_read_auth_level())
+@handles_errors
+def bought_together(req: func.HttpRequest) -> func.HttpResponse:
+    result = bootstrap.recommendation_service().bought_together(route_param(req, "product_id"),
+                                                                k=int_param(req, "k", 10, 1, 100))
+    return json_response(result)
+
+
 @bp.function_name("popular_products")
 @bp.route(route="recommendations/popular", methods=["GET"], auth_level=public_read_auth_level())
 @handles_errors
 def popular_products(req: func.HttpRequest) -> func.HttpResponse:
     result = bootstrap.recommendation_service().popular(k=int_param(req, "k", 10, 1, 100),
-                                                        categories=_list_param(req, "category"))
+                                                        categories=_list_param(req, "category"),
+                                                        max_per_category=_cap_param(req))
+    return json_response(result)
+
+
+@bp.function_name("trending_products")
+@bp.route(route="recommendations/trending", methods=["GET"], auth_level=public_read_auth_level())
+@handles_errors
+def trending_products(req: func.HttpRequest) -> func.HttpResponse:
+    result = bootstrap.recommendation_service().trending(k=int_param(req, "k", 10, 1, 100),
+                                                         categories=_list_param(req, "category"),
+                                                         max_per_category=_cap_param(req))
     return json_response(result)

@@ -28,9 +28,12 @@ MAX_ITEMS_PER_INVOCATION = 500
 def on_orders_changed(documents: func.DocumentList) -> None:
     orders = [doc for doc in documents if doc.get("type") == "order"]
     if orders:
-        request = bootstrap.training_service().on_orders(orders)
-        if request is not None:
-            log.info("training request %s is %s", request["id"], request["state"])
+        try:
+            bootstrap.trending_updater().add(orders)
+        finally:   # trending failing (the retry policy redelivers) must not hold back the retrain decision
+            request = bootstrap.training_service().on_orders(orders)
+            if request is not None:
+                log.info("training request %s is %s", request["id"], request["state"])
 
 
 @bp.function_name("reconcile_training")

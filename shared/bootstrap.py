@@ -99,6 +99,22 @@ def catalogue():
     return _get("catalogue", lambda: Catalogue(store()))
 
 
+def trending_updater():
+    from shared.services.trending import TrendingUpdater
+    return _get("trending_updater", lambda: TrendingUpdater(store(), settings().ranking_params()))
+
+
+def trending_board():
+    from shared.services.trending import TrendingBoard
+    return _get("trending_board", lambda: TrendingBoard(store(), settings().ranking_params(),
+                                                        settings().trending_refresh_seconds))
+
+
+def rule_book():
+    from shared.services.rules import RuleBook
+    return _get("rule_book", lambda: RuleBook(store(), settings().rules_refresh_seconds))
+
+
 def recommendation_service():
     from shared.services.recommendations import RecommendationService
 
@@ -106,7 +122,8 @@ def recommendation_service():
         # Scoring runs in one thread per process beside the request threads; BLAS threads would only fight them.
         from threadpoolctl import threadpool_limits
         threadpool_limits(1, "blas")
-        return RecommendationService(store(), model_cache(), catalogue())
+        return RecommendationService(store(), model_cache(), catalogue(), rules=rule_book(),
+                                     trending=trending_board(), ranking=settings().ranking_params())
     return _get("recommendation_service", build)
 
 
@@ -156,3 +173,9 @@ def leave_local_training_to_the_timer() -> None:
     with _lock:
         _local_training_elsewhere = True
         _built.pop("training_service", None)
+
+
+def live_metrics():
+    """This process's live figures (orders per minute, recommendation latency, strategy mix)."""
+    from shared.services.live_metrics import LiveMetrics
+    return _get("live_metrics", LiveMetrics)

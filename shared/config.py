@@ -8,6 +8,9 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
 from shared.domain.errors import ConfigurationError
+from shared.domain.trending import RankingParams
+
+_RANKING = RankingParams()
 
 CONSISTENCY_LEVELS = ("Strong", "BoundedStaleness", "Session", "ConsistentPrefix", "Eventual")
 
@@ -69,6 +72,17 @@ class Settings:
     model_refresh_seconds: float = _setting("MODEL_REFRESH_SECONDS", 5.0, low=0)
     # Empty: no telemetry is exported and the Azure Monitor distro is never imported (shared.telemetry).
     applicationinsights_connection_string: str = _setting("APPLICATIONINSIGHTS_CONNECTION_STRING", "", secret=True)
+
+    # Trending and its part in the personalized list (defaults chosen by `manage.py tune`: RankingParams).
+    trending_half_life_days: float = _setting("TRENDING_HALF_LIFE_DAYS", _RANKING.trending_half_life_days, low=0.01)
+    trending_window_days: float = _setting("TRENDING_WINDOW_DAYS", _RANKING.trending_window_days, low=0.05,
+                                           high=60)
+    trending_weight: float = _setting("TRENDING_WEIGHT", _RANKING.trending_weight, low=0)
+    trending_refresh_seconds: float = _setting("TRENDING_REFRESH_SECONDS", 2.0, low=0)
+    rules_refresh_seconds: float = _setting("RULES_REFRESH_SECONDS", 2.0, low=0.1, high=60)
+
+    def ranking_params(self) -> RankingParams:
+        return RankingParams(self.trending_half_life_days, self.trending_window_days, self.trending_weight)
 
     def __repr__(self) -> str:  # dataclass repr would be fine, but be explicit that secrets are redacted
         shown = []

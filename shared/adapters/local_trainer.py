@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from shared.domain import model_docs
+from shared.domain.bought_together import BasketRecorder
 from shared.domain.errors import NotFoundError, ValidationError
 from shared.domain.interactions import collect
 from shared.domain.model_build import item_idf, manifest, model_documents, user_documents
@@ -40,7 +41,8 @@ def fit_als(weights, params: TrainingParams, threads: int) -> tuple[np.ndarray, 
 def train_model(store: DocumentStore, version: str, params: TrainingParams, threads: int = 1) -> dict:
     """Train on every order in the store and write model `version`; returns its manifest."""
     started = time.perf_counter()
-    data = collect(store.scan(ORDERS), params.half_life_days)
+    baskets = BasketRecorder()   # one read of the orders serves both the interactions and the baskets
+    data = collect(baskets.observe(store.scan(ORDERS)), params.half_life_days)
     if not data.user_ids:
         raise ValidationError("there are no orders to train on yet")
     weights, mean_row_sum = bm25_matrix(data.raw, item_idf(data), params.bm25_k1, params.bm25_b)
@@ -48,7 +50,8 @@ def train_model(store: DocumentStore, version: str, params: TrainingParams, thre
     user_factors, item_factors = fit_als(weights, params, threads)
     fit_done = time.perf_counter()
     # Every document is measured before it is written: one Cosmos DB would refuse fails the run, not the write.
-    docs = [model_docs.check_size(doc) for doc in model_documents(version, data, item_factors, params)]
+    docs = [model_docs.check_size(doc)
+            for doc in model_documents(version, data, item_factors, params, baskets.baskets)]
     store.upsert_many(MODELS, docs)
     batch = []
     for doc in user_documents(version, data, user_factors):
@@ -59,7 +62,8 @@ def train_model(store: DocumentStore, version: str, params: TrainingParams, thre
     store.upsert_many(USER_VECTORS, batch)
     finished = time.perf_counter()
     shards = {"products": sum(doc["type"] == "productShard" for doc in docs),
-              "similar": sum(doc["type"] == "similarShard" for doc in docs)}
+              "similar": sum(doc["type"] == "similarShard" for doc in docs),
+              "boughtTogether": sum(doc["type"] == "boughtTogetherShard" for doc in docs)}
     timings = {"read": read_done - started, "fit": fit_done - read_done, "write": finished - fit_done,
                "total": finished - started}
     doc = manifest(version, data, params, "local", FOLD_IN, mean_row_sum, shards, timings)

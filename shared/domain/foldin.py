@@ -43,9 +43,16 @@ def decayed_counts(lines, reference_seconds: float, half_life_days: float) -> di
 
 def solve_user(model: FoldInModel, raw: dict[int, float]) -> np.ndarray:
     """The user's vector from their decayed counts per product index; zeros when there are none."""
-    factors = model.vectors.shape[1]
     if not raw:
-        return np.zeros(factors, dtype=np.float32)
+        return np.zeros(model.vectors.shape[1], dtype=np.float32)
+    indices, confidence, matrix = user_system(model, raw)
+    selected = model.vectors[indices].astype(np.float64)
+    return np.linalg.solve(matrix, selected.T @ confidence).astype(np.float32)
+
+
+def user_system(model: FoldInModel, raw: dict[int, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The normal equations of one user: (product indices with a weight, their confidences c_i, A)."""
+    factors = model.vectors.shape[1]
     indices = np.fromiter(raw.keys(), dtype=np.int64, count=len(raw))
     values = np.fromiter(raw.values(), dtype=np.float64, count=len(raw))
     weights = bm25(values, float(values.sum()), model.mean_row_sum, model.idf[indices], model.k1, model.b)
@@ -56,4 +63,4 @@ def solve_user(model: FoldInModel, raw: dict[int, float]) -> np.ndarray:
     regularization = model.regularization * (len(indices) if model.scale_regularization else 1)
     matrix = model.gram + (selected.T * (confidence - 1.0)) @ selected
     matrix[np.diag_indices(factors)] += regularization
-    return np.linalg.solve(matrix, selected.T @ confidence).astype(np.float32)
+    return indices, confidence, matrix

@@ -8,6 +8,7 @@ from typing import Iterator
 import numpy as np
 
 from shared.domain import model_docs
+from shared.domain.bought_together import bought_together
 from shared.domain.interactions import Interactions
 from shared.domain.similarity import top_k_similar
 from shared.domain.training_params import TrainingParams
@@ -21,8 +22,10 @@ def item_idf(data: Interactions) -> np.ndarray:
     return idf(data.buyers_per_product, len(data.user_ids))
 
 
-def model_documents(version: str, data: Interactions, item_factors: np.ndarray, params: TrainingParams) -> list[dict]:
-    """Product shards, similar-product shards and popularity (everything but user vectors and the manifest)."""
+def model_documents(version: str, data: Interactions, item_factors: np.ndarray, params: TrainingParams,
+                    baskets: list[list[str]] = ()) -> list[dict]:
+    """Product shards, similar-product and bought-together shards (from `baskets`, each order's products) and
+    popularity: everything but user vectors and the manifest."""
     docs = list(model_docs.product_shards(version, data.product_ids, item_factors, item_idf(data)))
     ids = data.product_ids
     buyers = data.buyers_per_product
@@ -35,6 +38,8 @@ def model_documents(version: str, data: Interactions, item_factors: np.ndarray, 
     similar = {ids[row]: [[ids[col], score] for col, score in zip(neighbours[n].tolist(), rounded[n])]
                for n, row in enumerate(head.tolist())}
     docs += list(model_docs.similar_shards(version, similar))
+    together = bought_together(baskets, ids, params.bought_together_k, params.bought_together_min_support)
+    docs += list(model_docs.bought_together_shards(version, together))
     top = by_popularity[:params.popular_k]
     docs.append(model_docs.popularity_doc(version, ((ids[i], float(buyers[i])) for i in top)))
     return docs

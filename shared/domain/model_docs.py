@@ -2,7 +2,8 @@
 `validate`). Documents live in the `models` container (partition key /modelVersion) and, one per user, in
 `userVectors` (partition key /userId). Vectors are float32, little-endian, base64: plain data, never pickle.
 
-models/<version>:  manifest (written last), products-NNNNN shards, similar-NNNNN shards, popularity
+models/<version>:  manifest (written last), products-NNNNN shards, similar-NNNNN and boughtTogether-NNNNN
+                   shards (lists of [productId, score] per product), popularity
 models/active:     the pointer; a model becomes active only by replacing this one document
 userVectors/<user>: the user's vector and the decayed interaction counts serving needs to re-solve exactly
 """
@@ -20,6 +21,8 @@ SCHEMA_VERSION = 1
 ACTIVE_POINTER_ID = "active"
 MANIFEST_ID = "manifest"
 POPULARITY_ID = "popularity"
+# Per-product lists, sharded alike: the shard kind (id prefix, manifest `shards` key) -> document type.
+LIST_KINDS = {"similar": "similarShard", "boughtTogether": "boughtTogetherShard"}
 # Cosmos DB refuses an item over 2 MB of JSON (UTF-8) and a request over 2 MB. We refuse any document over
 # 2,000,000 bytes before it is written, measured as the SDK sends it (compact, non-ASCII escaped: never fewer
 # bytes than UTF-8), and pack shards to 1.8 MB: room for the system properties Cosmos adds and a ttl.
@@ -97,13 +100,25 @@ def product_shards(version: str, product_ids: list[str], vectors: np.ndarray, it
 
 def similar_shards(version: str, similar: dict[str, list[list]], budget: int = SHARD_TARGET_BYTES) -> Iterator[dict]:
     """Similar-product lists, keys sorted, in shards of at most `budget` bytes."""
-    keys = sorted(similar)
-    costs = (json_bytes(key) + json_bytes(similar[key]) + 2 for key in keys)
-    skeleton = json_bytes({"id": shard_id("similar", 0), "modelVersion": version, "type": "similarShard",
+    return list_shards("similar", version, similar, budget)
+
+
+def bought_together_shards(version: str, together: dict[str, list[list]],
+                           budget: int = SHARD_TARGET_BYTES) -> Iterator[dict]:
+    """Bought-together lists (shared.domain.bought_together), keys sorted, in shards of at most `budget` bytes."""
+    return list_shards("boughtTogether", version, together, budget)
+
+
+def list_shards(kind: str, version: str, lists: dict[str, list[list]],
+                budget: int = SHARD_TARGET_BYTES) -> Iterator[dict]:
+    """Per-product lists of one LIST_KINDS kind, keys sorted, in shards of at most `budget` bytes."""
+    keys = sorted(lists)
+    costs = (json_bytes(key) + json_bytes(lists[key]) + 2 for key in keys)
+    skeleton = json_bytes({"id": shard_id(kind, 0), "modelVersion": version, "type": LIST_KINDS[kind],
                            "index": 99999, "items": {}})
     for index, (start, end) in enumerate(pack(costs, budget - skeleton)):
-        yield {"id": shard_id("similar", index), "modelVersion": version, "type": "similarShard", "index": index,
-               "items": {key: similar[key] for key in keys[start:end]}}
+        yield {"id": shard_id(kind, index), "modelVersion": version, "type": LIST_KINDS[kind], "index": index,
+               "items": {key: lists[key] for key in keys[start:end]}}
 
 
 def popularity_doc(version: str, items: Iterable[tuple[str, float]]) -> dict:
@@ -140,6 +155,7 @@ _FIELDS = {
     "productShard": {"id": str, "modelVersion": str, "type": str, "index": int, "start": int, "productIds": list,
                      "vectors": str, "idf": list},
     "similarShard": {"id": str, "modelVersion": str, "type": str, "index": int, "items": dict},
+    "boughtTogetherShard": {"id": str, "modelVersion": str, "type": str, "index": int, "items": dict},
     "popularity": {"id": str, "modelVersion": str, "type": str, "items": list},
     "userVector": {"id": str, "userId": str, "modelVersion": str, "type": str, "vector": str,
                    "interactions": dict, "decayReference": str, "receivedThrough": str, "recentOrderIds": list},
@@ -168,10 +184,11 @@ def validate(doc: dict, factors: int | None = None, size: bool = True) -> None:
     elif kind == "productShard":
         if factors is not None:
             shard_vectors(doc, factors)
-    elif kind == "similarShard":
+    elif kind in LIST_KINDS.values():
         for key, pairs in doc["items"].items():
-            if not all(isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str) for pair in pairs):
-                raise ValueError(f"similarShard {doc['id']}: bad entry for {key}")
+            if not all(isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str) and pair[0] != key
+                       and isinstance(pair[1], (int, float)) for pair in pairs):
+                raise ValueError(f"{kind} {doc['id']}: bad entry for {key}")
     elif kind == "popularity":
         if not all(isinstance(item.get("productId"), str) and isinstance(item.get("score"), (int, float))
                    for item in doc["items"]):
@@ -207,6 +224,9 @@ def _validate_manifest(doc: dict) -> None:
     for key in ("products", "similar"):
         if not isinstance(doc["shards"].get(key), int):
             raise ValueError(f"manifest: shards.{key} must be an integer")
+    # Models trained before bought-together have no such shards: still valid (rollback), served as empty lists.
+    if not isinstance(doc["shards"].get("boughtTogether", 0), int):
+        raise ValueError("manifest: shards.boughtTogether must be an integer")
     for key in ("meanRowSum", "users"):
         if not isinstance(doc["weighting"].get(key), (int, float)):
             raise ValueError(f"manifest: weighting.{key} must be a number")

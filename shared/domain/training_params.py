@@ -11,6 +11,7 @@ from shared.domain.errors import ValidationError
 # 2 MB item limit even with 128-character ids (shared.domain.model_docs): the popularity list is one document.
 MAX_SIMILAR_K = 100
 MAX_POPULAR_K = 1000
+MAX_BOUGHT_TOGETHER_K = 100
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,9 @@ class TrainingParams:
     similar_k: int = 20
     popular_k: int = 1000
     seed: int = 42
+    # Bought together (shared.domain.bought_together): list length and the orders a pair needs.
+    bought_together_k: int = 20
+    bought_together_min_support: int = 2
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -41,6 +45,8 @@ class TrainingParams:
             default = getattr(params, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ValidationError(f"training parameter {name} must be a number", {"field": name})
+            if isinstance(default, int) and not float(value).is_integer():   # never truncate 3.7 to 3 in silence
+                raise ValidationError(f"training parameter {name} must be an integer", {"field": name})
             params = replace(params, **{name: type(default)(value)})
         params.check()
         return params
@@ -59,3 +65,9 @@ class TrainingParams:
             raise ValidationError(f"similar_k must be between 0 and {MAX_SIMILAR_K}", {"field": "similar_k"})
         if not 0 <= self.popular_k <= MAX_POPULAR_K:
             raise ValidationError(f"popular_k must be between 0 and {MAX_POPULAR_K}", {"field": "popular_k"})
+        if not 0 <= self.bought_together_k <= MAX_BOUGHT_TOGETHER_K:
+            raise ValidationError(f"bought_together_k must be between 0 and {MAX_BOUGHT_TOGETHER_K}",
+                                  {"field": "bought_together_k"})
+        if not 1 <= self.bought_together_min_support <= 1_000_000:
+            raise ValidationError("bought_together_min_support must be between 1 and 1000000",
+                                  {"field": "bought_together_min_support"})

@@ -44,6 +44,8 @@ def check_text(value: str, name: str) -> str:
 
 
 def check_int(value: object, name: str, low: int, high: int) -> int:
+    if isinstance(value, float) and value.is_integer():   # JSON has one number type: 6.0 is the integer 6
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(f"{name} must be an integer", {"field": name})
     if not low <= value <= high:

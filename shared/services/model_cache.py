@@ -22,7 +22,7 @@ from shared.domain.interactions import to_epoch_seconds
 from shared.domain.ports import MODELS, DocumentStore
 from shared.domain.ranking import top_k
 from shared.services.scoring import BatchScorer
-from shared.services.similar_lists import SimilarLists
+from shared.services.sharded_lists import ShardedLists
 
 log = logging.getLogger("models")
 
@@ -38,7 +38,7 @@ class LoadedModel:
     decay_reference_seconds: float
     half_life_days: float
     scorer: BatchScorer | None = field(default=None, repr=False)
-    _similar: SimilarLists | None = field(default=None, repr=False)
+    _loaded_lists: dict[str, ShardedLists] = field(default_factory=dict, repr=False)
     _norms: np.ndarray | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -49,14 +49,26 @@ class LoadedModel:
     def vectors(self) -> np.ndarray:
         return self.fold_in.vectors
 
-    def similar(self, store: DocumentStore) -> SimilarLists:
+    def similar(self, store: DocumentStore) -> ShardedLists:
         """Similar-product lists (`.get(product_id)`), read a shard at a time on first use: only the
         similar-products endpoint needs them, and merged whole they would sit in every process."""
-        if self._similar is None:
+        return self._lists(store, "similar")
+
+    def bought_together(self, store: DocumentStore) -> ShardedLists:
+        """Bought-together lists, likewise; none for a model trained before they existed."""
+        return self._lists(store, "boughtTogether")
+
+    def _lists(self, store: DocumentStore, kind: str) -> ShardedLists:
+        found = self._loaded_lists.get(kind)
+        if found is None:
             with self._lock:
-                if self._similar is None:
-                    self._similar = SimilarLists(store, self.version, self.manifest["shards"]["similar"])
-        return self._similar
+                found = self._loaded_lists.get(kind)
+                if found is None:
+                    # A missing shard only means those products' lists are computed on demand (similar) or
+                    # empty (bought together).
+                    found = ShardedLists(store, self.version, kind, self.manifest["shards"].get(kind, 0))
+                    self._loaded_lists[kind] = found
+        return found
 
     def similar_on_demand(self, product_id: str, k: int, excluded: np.ndarray | None = None) -> list[list]:
         """Cosine neighbours of one product against all, for products whose lists were not precomputed."""

@@ -113,9 +113,19 @@ class ModelRegistry:
             retired.append(version)
         return retired
 
+    def stored_versions(self) -> list[dict]:
+        """Every stored model, newest first, as the operator sees it (the one cross-partition query of the
+        manifests: an operator's page, never a shopper's request)."""
+        active = self.active_version()
+        return [{"modelVersion": manifest["modelVersion"], "createdAt": manifest.get("createdAt"),
+                 "trainer": manifest.get("trainer"), "counts": manifest.get("counts"),
+                 "metrics": manifest.get("metrics"), "active": manifest["modelVersion"] == active,
+                 "retiring": manifest.get("ttl") is not None}
+                for manifest in reversed(self._manifests())]
 
 def _document_ids(manifest: dict) -> list[str]:
     shards = manifest["shards"]
     return ([model_docs.shard_id("products", index) for index in range(shards["products"])] +
             [model_docs.shard_id("similar", index) for index in range(shards["similar"])] +
+            [model_docs.shard_id("boughtTogether", index) for index in range(shards.get("boughtTogether", 0))] +
             [model_docs.POPULARITY_ID, model_docs.MANIFEST_ID])

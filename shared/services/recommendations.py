@@ -5,39 +5,51 @@ from __future__ import annotations
 import asyncio
 import functools
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 import numpy as np
 
 from shared import telemetry
+from shared.domain import blending, explain
 from shared.domain.errors import NotFoundError, ValidationError
 from shared.domain.foldin import decayed_counts, solve_user
 from shared.domain.interactions import from_epoch_seconds, to_epoch_seconds
 from shared.domain.model_docs import FOLD_IN_OVERLAP_SECONDS, decode_vectors
 from shared.domain.ports import ETAG, NOT_IN, ORDERS, USER_VECTORS, DocumentStore, Filter, Query
-from shared.domain.ranking import top_k
-from shared.domain.validation import check_id, format_timestamp
+from shared.domain.rules import Rule
+from shared.domain.trending import RankingParams
+from shared.domain.validation import check_id
 from shared.domain.weighting import SECONDS_PER_DAY, decay, folded_reference
 from shared.services.catalogue import Catalogue
 from shared.services.lru import LruCache
 from shared.services.model_cache import LoadedModel, ModelCache
+from shared.services.list_steps import ListSteps, generated_at
+from shared.services.rules import RuleBook
+from shared.services.trending import TrendingBoard
 
 MAX_K = 100
 MAX_ORDERS_READ = 1000   # a user's history beyond this many newest orders is left to the trained vector
 TRAINED_STATES_KEPT = 4096   # users whose decoded document state a process keeps (a few MB at most)
 
 
-class RecommendationService:
-    def __init__(self, store: DocumentStore, models: ModelCache, catalogue: Catalogue):
+class RecommendationService(ListSteps):
+    """Every list (personalized, popular, trending, similar, bought together) passes last through the
+    merchandising rules (shared.services.rules) of its list name."""
+
+    def __init__(self, store: DocumentStore, models: ModelCache, catalogue: Catalogue, rules: RuleBook | None = None,
+                 trending: TrendingBoard | None = None, ranking: RankingParams | None = None):
         self._store = store
         self._models = models
         self._catalogue = catalogue
+        self._rules = rules
+        self._trending = trending
+        self._ranking = ranking or RankingParams()
         self._trained = LruCache(TRAINED_STATES_KEPT)
 
-    @telemetry.recommendations("user")
     def for_user(self, user_id: str, k: int = 10, categories: tuple[str, ...] = (), exclude: tuple[str, ...] = (),
-                 include_purchased: bool = False, session_token: str | None = None) -> dict:
-        plan = self._plan(user_id, k, categories, exclude, include_purchased, session_token)
+                 include_purchased: bool = False, session_token: str | None = None, explain: bool = False,
+                 max_per_category: int | None = None) -> dict:
+        plan = self._plan(user_id, k, categories, exclude, include_purchased, session_token, explain,
+                          max_per_category)
         if isinstance(plan, dict):
             return plan
         return self._finish(plan, plan.model.scorer.score(plan.vector))
@@ -45,52 +57,130 @@ class RecommendationService:
     @telemetry.recommendations("user")
     async def for_user_async(self, user_id: str, k: int = 10, categories: tuple[str, ...] = (),
                              exclude: tuple[str, ...] = (), include_purchased: bool = False,
-                             session_token: str | None = None) -> dict:
+                             session_token: str | None = None, explain: bool = False,
+                             max_per_category: int | None = None) -> dict:
         """The same, for a request served on an event loop: store reads go to a thread unless the store is
         embedded, and scoring joins the loop's batches (BatchScorer.score_async)."""
-        args = (user_id, k, categories, exclude, include_purchased, session_token)
+        args = (user_id, k, categories, exclude, include_purchased, session_token, explain, max_per_category)
         plan = self._plan(*args) if self._store.embedded else await asyncio.to_thread(self._plan, *args)
         if isinstance(plan, dict):
             return plan
         return self._finish(plan, await plan.model.scorer.score_async(plan.vector))
 
-    def _plan(self, user_id, k, categories, exclude, include_purchased, session_token) -> "_Ranking | dict":
+    def _plan(self, user_id, k, categories, exclude, include_purchased, session_token, explain=False,
+              max_per_category=None) -> "_Ranking | dict":
         """Everything up to scoring: the user's vector and what to exclude; or the whole response when
-        there is nothing to score (no model yet, cold start)."""
+        there is nothing to score (no model yet, cold start: trending, or popular before anything trends)."""
         check_id(user_id, "userId")
         _check_k(k)
+        _check_cap(max_per_category)
         model = self._models.current()
         if model is None:   # no model yet, or a damaged one: its popularity list if readable (model_cache)
             return self._response(user_id, self._models.fallback_popular()[:k], None, "popular")
-        vector, bought = self._user_state(model, user_id, session_token)
-        skipped = [model.index[pid] for pid in exclude if pid in model.index] + ([] if include_purchased else bought)
+        vector, raw = self._user_state(model, user_id, session_token, counts=explain)
+        skipped = [model.index[pid] for pid in exclude if pid in model.index] + ([] if include_purchased else list(raw))
         if vector is None or not vector.any() or not np.isfinite(vector).all():
             # No vector, or one that says nothing (all zero: only products everyone buys; or not finite):
-            # popularity, as documented, rather than "personalized" scores of 0.
-            return self._popular_response(model, user_id, k, categories, exclude, skipped)
+            # trending (or popularity), as documented, rather than "personalized" scores of 0.
+            return self._cold_start(model, user_id, k, categories, exclude, skipped, explain, max_per_category)
         excluded = np.asarray(skipped, dtype=np.int64)
         unavailable = self._catalogue.unavailable_indices(model.version, model.product_ids,
                                                           tuple(sorted(categories)))
         if unavailable is not None:
             excluded = np.concatenate([excluded, unavailable])
-        return _Ranking(model, user_id, k, vector, excluded, categories, exclude, skipped)
+        # The rules are taken here, where a store read would be off the event loop (for_user_async).
+        return _Ranking(model, user_id, k, vector, excluded, categories, exclude, skipped,
+                        raw if explain else None, max_per_category, self._current_rules())
 
     def _finish(self, plan: "_Ranking", scores: np.ndarray) -> dict:
-        best = top_k(scores, plan.k, plan.excluded, overwrite=True)   # the scores are this request's own
-        chosen = scores[best]
+        """Blend with trending, pick the best (capped per category), explain if asked."""
+        model = plan.model
+        scores[plan.excluded] = -np.inf   # the scores are this request's own
+        trend = self._trend_vector(model)
+        final, scale = blending.blend(scores, trend, self._ranking.trending_weight)
+        pool = self._pool("personalized", plan.k, plan.rules)
+        best = blending.best_capped(final, pool, lambda i: self._category(model.product_ids[i]),
+                                    plan.max_per_category).tolist()
+        chosen = scores[best[:plan.k]]
         if chosen.size and (not chosen.any() or not np.isfinite(chosen).all()):   # nothing to rank by
-            return self._popular_response(plan.model, plan.user_id, plan.k, plan.categories, plan.exclude,
-                                          plan.skipped)
-        items = list(zip([plan.model.product_ids[i] for i in best.tolist()], chosen.tolist()))
-        return self._response(plan.user_id, items, plan.model.version, "personalized")
+            return self._cold_start(model, plan.user_id, plan.k, plan.categories, plan.exclude, plan.skipped,
+                                    plan.raw is not None, plan.max_per_category)
 
-    def _popular_response(self, model, user_id, k, categories, exclude, skipped) -> dict:
+        def allowed(pid: str) -> bool:   # may a pin bring it in; excluded products are -inf
+            if pid in model.index:
+                return bool(np.isfinite(final[model.index[pid]]))
+            return pid not in plan.exclude and self._pinnable(model, pid, plan.categories)
+
+        items = self._ruled("personalized", [(model.product_ids[i], float(final[i])) for i in best], plan.k,
+                            allowed, plan.rules)
+        reasons = None
+        if plan.raw is not None:
+            shown = [model.index[item[0]] for item in items if item[0] in model.index and item[2] is None]
+            reasons_shown = self._explain(plan, shown, scores / scale, trend)
+            explained = dict(zip((model.product_ids[i] for i in shown), reasons_shown))
+            reasons = [{"kind": "rule", "ruleId": rule_id} if rule_id is not None else explained[pid]
+                       for pid, _, rule_id in items]
+        return self._response(plan.user_id, items, model.version, "personalized", reasons)
+
+    def _explain(self, plan: "_Ranking", best: list[int], als: np.ndarray, trend: np.ndarray | None) -> list[dict]:
+        """history: the one or two history products adding most to the item's ALS score (exact, from the
+        fold-in solution); trending: when the trending part of the blended score is the larger one."""
+        model = plan.model
+        indices, contributions = explain.history_contributions(model.fold_in, plan.raw, best)
+        reasons = []
+        for column, index in enumerate(best):
+            trending_part = self._ranking.trending_weight * trend[index] if trend is not None else 0.0
+            if trending_part > als[index]:
+                reasons.append({"kind": "trending"})
+                continue
+            causes = explain.top_contributors(indices, contributions, column)
+            reasons.append({"kind": "history", "productIds": [model.product_ids[i] for i in causes]})
+        return reasons
+
+    def _cold_start(self, model, user_id, k, categories, exclude, skipped, explain, max_per_category) -> dict:
+        """Nothing personal to rank by: the trending list, or popularity while nothing trends."""
         skip_ids = set(exclude) | {model.product_ids[i] for i in skipped}
-        return self._response(user_id, self._popular(model, k, categories, skip_ids), model.version, "popular")
+        trending = self._trending_items(k, categories, skip_ids, max_per_category, "personalized", model)
+        if trending:
+            return self._response(user_id, trending, model.version, "trending",
+                                  [{"kind": "trending"}] * len(trending) if explain else None)
+        popular = self._popular(model, k, categories, skip_ids, "personalized", max_per_category)
+        return self._response(user_id, popular, model.version, "popular",
+                              [{"kind": "popular"}] * len(popular) if explain else None)
 
-    def _user_state(self, model: LoadedModel, user_id: str, session_token: str | None):
-        """(vector or None for cold start, indices of products bought) from the user's vector document and
-        the orders that document does not cover yet."""
+    def _trend_vector(self, model: LoadedModel) -> np.ndarray | None:
+        if self._trending is None or self._ranking.trending_weight <= 0:
+            return None
+        return self._trending.vector_for(model.version, model.product_ids)
+
+    @telemetry.recommendations("trending", strategy="trending")
+    def trending(self, k: int = 10, categories: tuple[str, ...] = (), max_per_category: int | None = None) -> dict:
+        """Products bought by the most distinct shoppers lately (shared.domain.trending), in stock."""
+        _check_k(k)
+        _check_cap(max_per_category)
+        model = self._models.current()
+        items = self._trending_items(k, categories, set(), max_per_category, "trending", model)
+        return {"items": self._items(items), "list": "trending", "modelVersion": model.version if model else None,
+                "window": {"days": self._ranking.trending_window_days,
+                           "halfLifeDays": self._ranking.trending_half_life_days},
+                "generatedAt": generated_at()}
+
+    def _trending_items(self, k, categories, skip: set[str], max_per_category, list_name, model) -> list[tuple]:
+        if self._trending is None:
+            return []
+        self._catalogue.snapshot()   # loads it on first use (describe reads only what is loaded)
+        available = [(pid, score) for pid, score in self._trending.ranked()
+                     if pid not in skip and self._available(pid, categories)]
+        if not available:
+            return []
+        candidates = blending.cap_ids(available, self._pool(list_name, k), self._category, max_per_category)
+        return self._ruled(list_name, candidates, k,
+                           lambda pid: pid not in skip and self._pinnable(model, pid, categories))
+
+    def _user_state(self, model: LoadedModel, user_id: str, session_token: str | None, counts: bool = True):
+        """(vector or None for cold start, {product index: decayed count} of the products bought) from the user's
+        vector document and the orders that document does not cover yet. Without `counts` the second part may be
+        a list of just the product indices (when the trained vector stands, that is all a ranking needs)."""
         try:
             # No session token here: the shopper's token belongs to the orders container (session tokens are
             # per container); sent to userVectors it can be answered 404/1002, read session not available.
@@ -110,7 +200,7 @@ class RecommendationService:
         created = to_epoch_seconds([order["createdAt"] for order in orders]) if orders else []
         lines = [(model.index[line["productId"]], when) for order, when in zip(orders, created)
                  for line in order["items"] if line["productId"] in model.index]
-        if doc is not None and not lines and doc["modelVersion"] == model.version:
+        if doc is not None and not lines and doc["modelVersion"] == model.version and not counts:
             # Nothing new: the trained vector stands, and only which products were bought is needed (no decay
             # of every interaction, which is most of the Python work for a customer of a thousand products).
             return self._trained_state(model, doc)
@@ -127,12 +217,12 @@ class RecommendationService:
         for index, value in decayed_counts(lines, reference, model.half_life_days).items():
             raw[index] = raw.get(index, 0.0) + value
         if not raw:
-            return None, []
-        return solve_user(model.fold_in, raw), list(raw)
+            return None, {}
+        return solve_user(model.fold_in, raw), raw
 
     def _trained_state(self, model: LoadedModel, doc: dict):
-        """(trained vector, products bought) of a user document, kept per process for the users asked for
-        most: a document changes only with its etag, and a heavy customer's has thousands of products."""
+        """(trained vector, indices of the products bought) of a user document, kept per process for the users
+        asked for most: a document changes only with its etag, and a heavy customer's has thousands of products."""
         key = (model.version, doc["id"], doc.get(ETAG))
         state = self._trained.get(key) if key[2] is not None else None
         if state is None:
@@ -143,12 +233,14 @@ class RecommendationService:
         return state
 
     @telemetry.recommendations("popular", strategy="popular")
-    def popular(self, k: int = 10, categories: tuple[str, ...] = ()) -> dict:
+    def popular(self, k: int = 10, categories: tuple[str, ...] = (), max_per_category: int | None = None) -> dict:
         _check_k(k)
+        _check_cap(max_per_category)
         model = self._models.current()
-        items = self._popular(model, k, categories, set()) if model else self._models.fallback_popular()[:k]
-        return {"items": [self._item(pid, score) for pid, score in items],
-                "modelVersion": model.version if model else None, "generatedAt": _now()}
+        items = (self._popular(model, k, categories, set(), "popular", max_per_category) if model
+                 else self._models.fallback_popular()[:k])
+        return {"items": self._items(items), "modelVersion": model.version if model else None,
+                "generatedAt": generated_at()}
 
     @telemetry.recommendations("similar", strategy="similar")
     def similar(self, product_id: str, k: int = 10) -> dict:
@@ -156,37 +248,46 @@ class RecommendationService:
         _check_k(k)
         model = self._models.current()
         if model is None and self._models.problem:   # degraded: nothing to compare with, not "unknown product"
-            return {"productId": product_id, "items": [], "modelVersion": None, "generatedAt": _now()}
+            return {"productId": product_id, "items": [], "modelVersion": None, "generatedAt": generated_at()}
         if model is None or product_id not in model.index:
             raise NotFoundError(f"product {product_id!r} is not in the active model")
         mask = self._catalogue.unavailable_mask(model.version, model.product_ids, ())
         neighbours = model.similar(self._store).get(product_id)
         if neighbours is None:
             neighbours = model.similar_on_demand(
-                product_id, k, self._catalogue.unavailable_indices(model.version, model.product_ids, ()))
-        items = [(pid, score) for pid, score in neighbours
-                 if mask is None or pid not in model.index or not mask[model.index[pid]]][:k]
-        return {"productId": product_id, "items": [self._item(pid, score) for pid, score in items],
-                "modelVersion": model.version, "generatedAt": _now()}
+                product_id, self._pool("similar", k),
+                self._catalogue.unavailable_indices(model.version, model.product_ids, ()))
+        return self._product_list("similar", model, product_id, neighbours, mask, k)
 
-    def _popular(self, model: LoadedModel, k: int, categories, skip: set[str]) -> list[tuple[str, float]]:
+    @telemetry.recommendations("boughtTogether", strategy="boughtTogether")
+    def bought_together(self, product_id: str, k: int = 10) -> dict:
+        """Products bought in the same orders more often than chance (shared.domain.bought_together), best
+        first; out-of-stock and hidden products left out. Empty for a product bought with nothing."""
+        check_id(product_id, "productId")
+        _check_k(k)
+        model = self._models.current()
+        if model is None or product_id not in model.index:
+            raise NotFoundError(f"product {product_id!r} is not in the active model")
+        mask = self._catalogue.unavailable_mask(model.version, model.product_ids, ())
+        partners = model.bought_together(self._store).get(product_id, [])
+        return self._product_list("boughtTogether", model, product_id, partners, mask, k)
+
+    def _product_list(self, list_name, model, product_id, pairs, mask, k) -> dict:
+        candidates = [(pid, score) for pid, score in pairs
+                      if mask is None or pid not in model.index or not mask[model.index[pid]]]
+        items = self._ruled(list_name, candidates, k,
+                            lambda pid: pid != product_id and self._pinnable(model, pid, ()))
+        return {"productId": product_id, "items": self._items(items),
+                "modelVersion": model.version, "generatedAt": generated_at()}
+
+    def _popular(self, model: LoadedModel, k: int, categories, skip: set[str], list_name: str,
+                 max_per_category: int | None = None) -> list[tuple]:
         mask = self._catalogue.unavailable_mask(model.version, model.product_ids, tuple(sorted(categories)))
-        chosen = []
-        for pid, score in model.popular:
-            if pid in skip or (mask is not None and pid in model.index and mask[model.index[pid]]):
-                continue
-            chosen.append((pid, score))
-            if len(chosen) == k:
-                break
-        return chosen
-
-    def _item(self, product_id: str, score: float) -> dict:
-        return {"productId": product_id, "score": round(score, 6), **self._catalogue.describe(product_id)}
-
-    def _response(self, user_id, items, version, strategy) -> dict:
-        return {"userId": user_id, "items": [self._item(pid, score) for pid, score in items],
-                "modelVersion": version, "strategy": strategy, "generatedAt": _now()}
-
+        available = (item for item in model.popular if item[0] not in skip and
+                     not (mask is not None and item[0] in model.index and mask[model.index[item[0]]]))
+        candidates = blending.cap_ids(available, self._pool(list_name, k), self._category, max_per_category)
+        return self._ruled(list_name, candidates, k,
+                           lambda pid: pid not in skip and self._pinnable(model, pid, categories))
 
 # Depends only on the user document's model version, so a handful of values serve every request.
 @functools.lru_cache(maxsize=64)
@@ -210,6 +311,9 @@ class _Ranking:
     categories: tuple
     exclude: tuple
     skipped: list
+    raw: dict | None = None                # the user's decayed counts, kept when explanations are asked for
+    max_per_category: int | None = None
+    rules: tuple[Rule, ...] = ()
 
 
 def _check_k(k: int) -> None:
@@ -217,5 +321,6 @@ def _check_k(k: int) -> None:
         raise ValidationError(f"k must be between 1 and {MAX_K}", {"field": "k"})
 
 
-def _now() -> str:
-    return format_timestamp(datetime.now(timezone.utc))
+def _check_cap(max_per_category: int | None) -> None:
+    if max_per_category is not None and not 1 <= max_per_category <= MAX_K:
+        raise ValidationError(f"maxPerCategory must be between 1 and {MAX_K}", {"field": "maxPerCategory"})

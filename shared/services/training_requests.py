@@ -48,7 +48,10 @@ class TrainingRequests:
 
     def get(self, identifier: str) -> dict:
         check_id(identifier, "runId")
-        return self._store.read(TRAINING_RUNS, identifier, identifier)
+        doc = self._store.read(TRAINING_RUNS, identifier, identifier)
+        if doc.get("type") != "trainingRequest":   # the container also holds the ledger, the order counter, ...
+            raise errors.NotFoundError(f"training run {identifier!r} not found")
+        return doc
 
     def recent(self, limit: int = 20) -> list[dict]:
         """Newest first, for the operator's listing: a query across partitions, kept off the timer paths."""

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PROBE = Path(__file__).with_name("worker_probe.py")
 
 MUST_SHIP = ["function_app.py", "host.json", "requirements.txt", "functions/", "shared/"]
-MUST_NOT_SHIP = ["tests/", "devhost/", "commands/", "manage.py", "databricks_jobs/", "bench/", "docs/", ".venv/",
+MUST_NOT_SHIP = ["tests/", "devhost/", "storefront/", "commands/", "manage.py", "databricks_jobs/", "bench/", "docs/", ".venv/",
                  ".data/", ".github/", ".ci/", "local.settings.json", "local.settings.sample.json",
                  "requirements-dev.txt", "requirements-local.txt", "Makefile", "pytest.ini", "reports/"]
 

@@ -259,8 +259,6 @@ def test_after_a_bulk_import_the_orders_a_user_document_counts_are_not_counted_t
     expected = [model.product_ids[i] for i in scores.argsort()[::-1][:5]]
     _, before = recommend("u005", k=5)
     assert [item["productId"] for item in before["items"]] == expected
-    assert [item["score"] for item in before["items"]] == [round(float(scores[model.index[pid]]), 6)
-                                                         for pid in expected]
     late = parse_order(order_body("u005", ["p002", "p006"], 60, "late-1")).to_document("2024-02-29T23:59:30.000Z")
     serving.create(ORDERS, late)
     _, after = recommend("u005", k=5)

@@ -23,7 +23,8 @@ def free_port() -> int:
 
 
 class LocalHostProcess:
-    def __init__(self, sqlite_path: str, extra_env: dict | None = None, args: tuple[str, ...] = ()):
+    def __init__(self, sqlite_path: str, extra_env: dict | None = None, args: tuple[str, ...] = (),
+                 cwd: str = ROOT):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         # SHOPPER_AUTH=key unless a test asks otherwise: a local.settings.json copied by `make run` says jwt.
@@ -32,13 +33,15 @@ class LocalHostProcess:
         self.env.update(extra_env or {})   # a value of None removes the variable (e.g. a key left to generate)
         self.env = {key: value for key, value in self.env.items() if value is not None}
         self.args = args
+        self.cwd = cwd   # where local.settings.json and host.json are read from, as `func start` reads them
         self.process: subprocess.Popen | None = None
         self.log_path = sqlite_path + f".{self.port}.log"
 
     def start(self, timeout: float = 60) -> "LocalHostProcess":
         log = open(self.log_path, "ab")
-        self.process = subprocess.Popen([sys.executable, "manage.py", "serve", "--port", str(self.port),
-                                         *self.args], cwd=ROOT, env=self.env, stdout=log, stderr=log)
+        self.process = subprocess.Popen([sys.executable, os.path.join(ROOT, "manage.py"), "serve", "--port",
+                                         str(self.port), *self.args], cwd=self.cwd, env=self.env, stdout=log,
+                                        stderr=log)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.process.poll() is not None:

@@ -19,7 +19,9 @@ def test_every_document_follows_the_schema_and_the_manifest_comes_last(wired):
     manifest = train_model(wired, VERSION, SMALL)
     docs = [doc for _, doc in wired.read_changes(MODELS, 0, 10_000)]
     users = [doc for _, doc in wired.read_changes(USER_VECTORS, 0, 10_000)]
-    assert {doc["type"] for doc in docs} == {"productShard", "similarShard", "popularity", "manifest"}
+    assert {doc["type"] for doc in docs} == {"productShard", "similarShard", "boughtTogetherShard", "popularity",
+                                             "manifest"}
+    assert manifest["shards"]["boughtTogether"] == sum(doc["type"] == "boughtTogetherShard" for doc in docs)
     for doc in docs + users:
         model_docs.validate(doc, SMALL.factors)
     last_seq = max(seq for container in (MODELS, USER_VECTORS) for seq, _ in wired.read_changes(container, 0, 10_000))

@@ -33,7 +33,8 @@ def test_largest_parameters_write_no_document_over_the_limit_and_the_model_loads
         model_docs.validate(doc, LARGEST.factors)
     kinds = [doc["type"] for doc in models]
     # The sizes matter here: several shards of each kind, each close to the shard budget.
-    assert manifest["shards"] == {"products": kinds.count("productShard"), "similar": kinds.count("similarShard")}
+    assert manifest["shards"] == {"products": kinds.count("productShard"), "similar": kinds.count("similarShard"),
+                                  "boughtTogether": kinds.count("boughtTogetherShard")}
     assert manifest["shards"]["products"] >= 2 and manifest["shards"]["similar"] >= 10
     assert max(model_docs.json_bytes(doc) for doc in models) > 1_500_000
     model = load_model(sqlite_store, VERSION)

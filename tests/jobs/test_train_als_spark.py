@@ -71,7 +71,8 @@ def test_manifest_describes_the_model(trained, orders):
     assert manifest["decayReference"] == expected["reference"]
     assert manifest["receivedThrough"] == max(order["receivedAt"] for order in orders)
     assert manifest["shards"] == {"products": len(by_type(trained, "productShard")),
-                                  "similar": len(by_type(trained, "similarShard"))}
+                                  "similar": len(by_type(trained, "similarShard")),
+                                  "boughtTogether": len(by_type(trained, "boughtTogetherShard"))}
     assert set(manifest["timings"]) >= {"read", "weighting", "fit", "total"}
 
 

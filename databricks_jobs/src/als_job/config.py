@@ -19,10 +19,12 @@ class ConfigError(ValueError):
 TRAINING_DEFAULTS = {
     "factors": 64, "iterations": 15, "regularization": 0.5, "alpha": 1.0, "bm25_k1": 100.0, "bm25_b": 0.8,
     "half_life_days": 30.0, "similar_k": 20, "popular_k": 1000, "seed": 42,
+    "bought_together_k": 20, "bought_together_min_support": 2,
 }
 # The bounds of shared.domain.training_params: they keep every model document under Cosmos DB's 2 MB.
 MAX_SIMILAR_K = 100
 MAX_POPULAR_K = 1000
+MAX_BOUGHT_TOGETHER_K = 100
 IO_MODES = ("cosmos", "files")
 AUTH_TYPES = ("MasterKey", "ServicePrincipal", "ManagedIdentity")
 _VERSION = re.compile(r"^[0-9]{8}T[0-9]{6}Z-[a-z0-9]{4,16}$")
@@ -40,6 +42,8 @@ class TrainingParams:
     similar_k: int
     popular_k: int
     seed: int
+    bought_together_k: int
+    bought_together_min_support: int
 
     def to_json(self) -> dict:
         return {item.name: getattr(self, item.name) for item in fields(self)}
@@ -149,6 +153,10 @@ def _check(params: TrainingParams) -> None:
         raise ConfigError(f"similar_k must be between 0 and {MAX_SIMILAR_K}")
     if not 0 <= params.popular_k <= MAX_POPULAR_K:
         raise ConfigError(f"popular_k must be between 0 and {MAX_POPULAR_K}")
+    if not 0 <= params.bought_together_k <= MAX_BOUGHT_TOGETHER_K:
+        raise ConfigError(f"bought_together_k must be between 0 and {MAX_BOUGHT_TOGETHER_K}")
+    if not 1 <= params.bought_together_min_support <= 1_000_000:
+        raise ConfigError("bought_together_min_support must be between 1 and 1000000")
 
 
 def _checkpoint_dir(text: str) -> str:

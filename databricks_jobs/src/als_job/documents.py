@@ -1,6 +1,7 @@
 """The model documents, exactly as shared.domain.model_docs defines them (a test validates every one).
 
-models/<version>: products-NNNNN and similar-NNNNN shards, popularity, and the manifest, written last.
+models/<version>: products-NNNNN, similar-NNNNN and boughtTogether-NNNNN shards, popularity, and the manifest,
+written last.
 userVectors/<userId>: one document per user with the decayed interaction counts fold-in needs.
 """
 from __future__ import annotations
@@ -82,15 +83,31 @@ def product_shards(version: str, product_ids: list[str], vectors: np.ndarray, it
                "vectors": encode_vectors(vectors[start:end]), "idf": idf[start:end]}
 
 
+# Per-product lists, sharded alike: the shard kind (id prefix, manifest `shards` key) -> document type.
+LIST_KINDS = {"similar": "similarShard", "boughtTogether": "boughtTogetherShard"}
+
+
 def similar_shards(version: str, similar: dict[str, list[list]], budget: int = SHARD_TARGET_BYTES) -> Iterator[dict]:
     """Similar-product lists, keys sorted, in shards of at most `budget` bytes."""
-    keys = sorted(similar)
-    costs = (json_bytes(key) + json_bytes(similar[key]) + 2 for key in keys)
-    skeleton = json_bytes({"id": shard_id("similar", 0), "modelVersion": version, "type": "similarShard",
+    return list_shards("similar", version, similar, budget)
+
+
+def bought_together_shards(version: str, together: dict[str, list[list]],
+                           budget: int = SHARD_TARGET_BYTES) -> Iterator[dict]:
+    """Bought-together lists (als_job.bought_together), keys sorted, in shards of at most `budget` bytes."""
+    return list_shards("boughtTogether", version, together, budget)
+
+
+def list_shards(kind: str, version: str, lists: dict[str, list[list]],
+                budget: int = SHARD_TARGET_BYTES) -> Iterator[dict]:
+    """Per-product lists of one LIST_KINDS kind, keys sorted, in shards of at most `budget` bytes."""
+    keys = sorted(lists)
+    costs = (json_bytes(key) + json_bytes(lists[key]) + 2 for key in keys)
+    skeleton = json_bytes({"id": shard_id(kind, 0), "modelVersion": version, "type": LIST_KINDS[kind],
                            "index": 99999, "items": {}})
     for index, (start, end) in enumerate(pack(costs, budget - skeleton)):
-        yield {"id": shard_id("similar", index), "modelVersion": version, "type": "similarShard", "index": index,
-               "items": {key: similar[key] for key in keys[start:end]}}
+        yield {"id": shard_id(kind, index), "modelVersion": version, "type": LIST_KINDS[kind], "index": index,
+               "items": {key: lists[key] for key in keys[start:end]}}
 
 
 def popularity_doc(version: str, items: Iterable[tuple[str, float]]) -> dict:

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from pyspark.sql import DataFrame
 
 from als_job import documents as docs
+from als_job.bought_together import bought_together
 from als_job.config import JobConfig
 from als_job.factorize import fit, index_ids, item_matrix, user_factors
 from als_job.orders import cutoffs, order_lines, recent_order_ids
@@ -58,10 +59,13 @@ def train(orders: DataFrame, config: JobConfig, sink, models: str = "models",
     by_buyers = sorted(product_rows.values(), key=lambda row: (-row["buyers"], row["productId"]))
     shard_docs = list(docs.product_shards(version, product_ids, vectors, idf))
     similar_docs = list(docs.similar_shards(version, similar))
+    together = bought_together(lines, params.bought_together_k, params.bought_together_min_support)
+    together_docs = list(docs.bought_together_shards(version, together))
     popularity = docs.popularity_doc(version, [(row["productId"], row["buyers"])
                                                for row in by_buyers[:params.popular_k]])
     # Measured before anything is written (with the ttl): a document Cosmos DB would refuse fails the run here.
-    model_documents = docs.with_ttl(shard_docs + similar_docs + [popularity], config.model_ttl_seconds)
+    model_documents = docs.with_ttl(shard_docs + similar_docs + together_docs + [popularity],
+                                    config.model_ttl_seconds)
     sink.write(models, [docs.check_size(doc) for doc in model_documents])
     clock.lap("models")
 
@@ -75,7 +79,8 @@ def train(orders: DataFrame, config: JobConfig, sink, models: str = "models",
                 "interactions": int(sum(row["buyers"] for row in product_rows.values())),
                 "orders": cut["orders"], "orderLines": cut["lines"]},
         weighting=stats, decay_reference=reference, received_through=received,
-        shards={"products": len(shard_docs), "similar": len(similar_docs)}, timings=clock.timings(),
+        shards={"products": len(shard_docs), "similar": len(similar_docs), "boughtTogether": len(together_docs)},
+        timings=clock.timings(),
         created_at=docs.format_micros(int(datetime.now(timezone.utc).timestamp() * 1_000_000)),
         ttl_seconds=config.model_ttl_seconds)
     # Last: readers treat a model version without a manifest as incomplete.

@@ -1,4 +1,4 @@
-"""Similar-product lists read a shard at a time (shared.services.similar_lists), over a real SQLite store."""
+"""Per-product lists read a shard at a time (shared.services.sharded_lists), over a real SQLite store."""
 from __future__ import annotations
 
 import math
@@ -6,7 +6,7 @@ import math
 from shared import store_calls
 from shared.domain import model_docs
 from shared.domain.ports import MODELS
-from shared.services.similar_lists import SimilarLists
+from shared.services.sharded_lists import ShardedLists
 
 VERSION = "20240501T000000Z-simi0001"
 
@@ -22,15 +22,15 @@ def write_lists(store, products: int = 400, budget: int = 1_200) -> tuple[dict, 
 def test_every_list_is_found_and_products_without_one_get_none(sqlite_store):
     lists, count = write_lists(sqlite_store)
     assert count >= 16
-    similar = SimilarLists(sqlite_store, VERSION, count)
+    similar = ShardedLists(sqlite_store, VERSION, "similar", count)
     for n in range(400):
         assert similar.get(f"p{n:04d}") == lists.get(f"p{n:04d}")
-    assert similar.get("a") is None and similar.get("z") is None
+    assert similar.get("a") is None and similar.get("z", []) == []
 
 
 def test_a_lookup_reads_a_few_shards_first_and_at_most_one_afterwards(sqlite_store):
     lists, count = write_lists(sqlite_store)
-    similar = SimilarLists(sqlite_store, VERSION, count)
+    similar = ShardedLists(sqlite_store, VERSION, "similar", count)
     with store_calls.recording() as first:
         assert similar.get("p0200") == lists["p0200"]
     assert 1 <= len(first.calls) <= math.ceil(math.log2(count)) + 1
@@ -46,7 +46,7 @@ def test_a_missing_shard_means_no_precomputed_list_not_an_error(sqlite_store):
     lists, count = write_lists(sqlite_store)
     middle = count // 2
     sqlite_store.delete(MODELS, model_docs.shard_id("similar", middle), VERSION)
-    similar = SimilarLists(sqlite_store, VERSION, count)
+    similar = ShardedLists(sqlite_store, VERSION, "similar", count)
     found = {pid: similar.get(pid) for pid in lists}
     assert None in found.values()
     assert all(pairs == lists[pid] for pid, pairs in found.items() if pairs is not None)
