@@ -74,6 +74,8 @@ def run(args) -> int:
 def prepare_demo(store) -> None:
     """On an empty store: the demo catalogue and order history; then a first model if none is active."""
     if store.count(ORDERS) == 0:
-        summary = load_demo(store, bootstrap.order_service())
+        # The change feed starts at the host's start (start_from_beginning=False, as in Azure), so it never
+        # delivers orders loaded before it: give their recent buyers to trending the way the trigger would.
+        summary = load_demo(store, bootstrap.order_service(), on_loaded=bootstrap.trending_updater().add)
         print(f"Demo data loaded: {summary['products']} products, {summary['orders']} orders", flush=True)
     train_if_no_model(sys.stdout)

@@ -63,11 +63,14 @@ def demo_orders(products: list[dict], rng: random.Random, users: int = 400, now:
     return orders
 
 
-def load_demo(store, order_service, seed: int = 7) -> dict:
+def load_demo(store, order_service, seed: int = 7, on_loaded=None) -> dict:
+    """Catalogue and orders into the store; `on_loaded(orders)` then sees the order bodies."""
     rng = random.Random(seed)
     products = demo_catalogue(rng)
     store.upsert_many(PRODUCTS, products)
     orders = demo_orders(products, rng)
     for body in orders:
         order_service.place(body)
+    if on_loaded is not None:
+        on_loaded(orders)
     return {"products": len(products), "orders": len(orders)}
