@@ -2,16 +2,30 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import resource
+import shutil
+import tempfile
 import time
-from typing import Callable
+from typing import Callable, Iterator
 
 from bench.loadgen import load
 from tests.integration.localhost import FUNCTION_KEY, LocalHostProcess  # noqa: F401 - re-exported for the benchmarks
 
 # Local host worker processes (FUNCTIONS_WORKER_PROCESS_COUNT): one per core, as one would set it on a VM.
 PROCESSES = int(os.environ.get("BENCH_PROCESSES", os.cpu_count() or 1))
+
+
+@contextlib.contextmanager
+def temporary_folder(prefix: str) -> Iterator[str]:
+    """A folder for a benchmark's stores and logs, deleted afterwards however the benchmark ends (the
+    synthetic stores take gigabytes)."""
+    folder = tempfile.mkdtemp(prefix=prefix)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -34,7 +48,8 @@ def timed_calls(call: Callable[[int], object], count: int, warmup: int = 50) -> 
 
 def summary(latencies: list[float], elapsed: float) -> dict:
     return {"count": len(latencies), "per_second": len(latencies) / elapsed if elapsed else float("nan"),
-            "p50_ms": percentile(latencies, 0.50) * 1000, "p99_ms": percentile(latencies, 0.99) * 1000}
+            "p50_ms": percentile(latencies, 0.50) * 1000, "p99_ms": percentile(latencies, 0.99) * 1000,
+            "p999_ms": percentile(latencies, 0.999) * 1000}
 
 
 def rss_mb(pid: int | None = None) -> float:

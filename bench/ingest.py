@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 import random
-import tempfile
 
-from bench.common import PROCESSES, LocalHostProcess, http_load, row, timed_calls
+from bench.common import PROCESSES, LocalHostProcess, http_load, row, temporary_folder, timed_calls
 from shared.adapters.sqlite_store import SqliteStore
 from shared.services.orders import OrderService
 
@@ -22,9 +21,13 @@ def order(number: int, rng: random.Random) -> dict:
 
 
 def main() -> dict:
+    with temporary_folder("bench-ingest-") as folder:
+        return _run(folder)
+
+
+def _run(folder: str) -> dict:
     rng = random.Random(1)
     bodies = [order(number, rng) for number in range(ORDERS)]
-    folder = tempfile.mkdtemp(prefix="bench-ingest-")
 
     service = OrderService(SqliteStore(f"{folder}/service.sqlite3"))
     in_process = timed_calls(lambda n: service.place(bodies[n % ORDERS] | {"orderId": f"svc-{n}"}), ORDERS)

@@ -13,10 +13,9 @@ import os
 import random
 import subprocess
 import sys
-import tempfile
 import time
 
-from bench.common import FUNCTION_KEY, PROCESSES, cpu_seconds, http_load, row, rss_mb, timed_calls
+from bench.common import FUNCTION_KEY, PROCESSES, cpu_seconds, http_load, row, rss_mb, temporary_folder, timed_calls
 from bench.synthetic_model import VERSION, write_synthetic_model
 from shared import bootstrap
 from shared.config import Settings
@@ -32,7 +31,11 @@ HTTP_ROUNDS = 4   # every sampled user asked this many times over HTTP: runs of 
 
 
 def main() -> dict:
-    folder = tempfile.mkdtemp(prefix="bench-serving-")
+    with temporary_folder("bench-serving-") as folder:
+        return _run(folder)
+
+
+def _run(folder: str) -> dict:
     path = os.path.join(folder, "store.sqlite3")
     bootstrap.override(settings=Settings.from_env({"SQLITE_PATH": path, "MODEL_REFRESH_SECONDS": "5"}))
     store = bootstrap.store()
@@ -46,7 +49,10 @@ def main() -> dict:
     users = [f"user-{rng.randrange(USERS)}" for _ in range(SAMPLE)]
     service = bootstrap.recommendation_service()
     rss_before = rss_mb()
-    service.for_user(users[0])
+    started = time.perf_counter()
+    service.for_user(users[0])   # loads the model from the store
+    print(f"  model loaded from the store in {time.perf_counter() - started:.1f} s, "
+          f"+{rss_mb() - rss_before:.0f} MB RSS", flush=True)
     from bench.serving_host import implicit_model, implicit_recommend
     precomputed = [{"id": f"top10-{user}", "userId": user,
                     "items": [[item["productId"], item["score"]] for item in service.for_user(user)["items"]]}

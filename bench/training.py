@@ -5,12 +5,11 @@ products). Targets: end to end at most 2x the bare fit, and under 5 s for Online
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 
 import numpy as np
 
-from bench.common import peak_rss_mb, rss_mb
+from bench.common import peak_rss_mb, rss_mb, temporary_folder
 from shared.adapters.local_trainer import fit_als, train_model
 from shared.adapters.sqlite_store import SqliteStore
 from shared.domain.interactions import collect
@@ -100,7 +99,11 @@ def _order(user: int, products: list[int], _: int) -> dict:
 
 
 def main() -> dict:
-    folder = tempfile.mkdtemp(prefix="bench-training-")
+    with temporary_folder("bench-training-") as folder:
+        return _run(folder)
+
+
+def _run(folder: str) -> dict:
     results = {"online_retail": online_retail(folder)}
     results["synthetic"] = synthetic(folder)
     return results

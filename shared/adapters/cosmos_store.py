@@ -17,8 +17,8 @@ from azure.cosmos.exceptions import CosmosHttpResponseError
 
 from shared.domain.errors import (ConflictError, DomainError, NotFoundError, PayloadTooLargeError,
                                   PreconditionFailedError, UnavailableError, ValidationError)
-from shared.domain.ports import (PARTITION_KEYS, Document, Page, Query, StoreInfo, Written, partition_key_of,
-                                 patch_fields)
+from shared.domain.ports import (NOT_IN, PARTITION_KEYS, Document, Page, Query, StoreInfo, Written,
+                                 partition_key_of, patch_fields)
 from shared import store_calls
 from shared.store_calls import PATCH, POINT_READ, WRITE, query_kind
 
@@ -302,6 +302,10 @@ def _sql(container: str, query: Query, select: str = "*") -> tuple[str, list[dic
         where.append(f'c["{PARTITION_KEYS[container]}"] = @pk')
         parameters.append({"name": "@pk", "value": query.partition_key})
     for number, item in enumerate(query.filters):
+        if item.op == NOT_IN:
+            where.append(f'NOT ARRAY_CONTAINS(@v{number}, c["{_field(item.field)}"])')
+            parameters.append({"name": f"@v{number}", "value": list(item.value)})
+            continue
         if item.op not in _OPS:
             raise ValueError(f"unsupported operator {item.op!r}")
         where.append(f'c["{_field(item.field)}"] {item.op} @v{number}')

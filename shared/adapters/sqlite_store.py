@@ -18,8 +18,8 @@ import orjson
 
 from shared.domain.errors import (ConfigurationError, ConflictError, NotFoundError, PreconditionFailedError,
                                   UnavailableError, ValidationError)
-from shared.domain.ports import (ETAG, TIMESTAMP, Document, Page, Query, StoreInfo, Written, partition_key_of,
-                                 patch_fields)
+from shared.domain.ports import (ETAG, NOT_IN, TIMESTAMP, Document, Page, Query, StoreInfo, Written,
+                                 partition_key_of, patch_fields)
 from shared.store_calls import PATCH, POINT_READ, WRITE, query_kind, record_store_call
 
 _SCHEMA = """
@@ -317,6 +317,11 @@ def _select(container: str, query: Query) -> tuple[str, list]:
         sql += " AND pk = ?"
         params.append(query.partition_key)
     for item in query.filters:
+        if item.op == NOT_IN:   # the id column when it can: no JSON to extract for the rows it rules out
+            column = "id" if item.field == "id" else "json_extract(body, ?)"
+            sql += f" AND {column} NOT IN (SELECT value FROM json_each(?))"
+            params += ([] if item.field == "id" else [f'$."{item.field}"']) + [orjson.dumps(list(item.value)).decode()]
+            continue
         if item.op not in _OPS:
             raise ValueError(f"unsupported operator {item.op!r}")
         sql += f" AND json_extract(body, ?) {_OPS[item.op]} ?"

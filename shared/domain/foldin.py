@@ -31,9 +31,13 @@ class FoldInModel:
 def decayed_counts(lines, reference_seconds: float, half_life_days: float) -> dict[int, float]:
     """Order lines as (product index, createdAt seconds) -> {product index: decayed count} (weighting step 1)."""
     counts: dict[int, float] = {}
-    for index, created in lines:
-        counts[index] = counts.get(index, 0.0) + float(decay((reference_seconds - created) / SECONDS_PER_DAY,
-                                                             half_life_days))
+    if not lines:
+        return counts
+    # One decay over all the lines (a long history has thousands), summed per product in line order.
+    created = np.fromiter((when for _, when in lines), dtype=np.float64, count=len(lines))
+    weights = decay((reference_seconds - created) / SECONDS_PER_DAY, half_life_days).tolist()
+    for (index, _), weight in zip(lines, weights):
+        counts[index] = counts.get(index, 0.0) + weight
     return counts
 
 
@@ -57,5 +61,6 @@ def user_system(model: FoldInModel, raw: dict[int, float]) -> tuple[np.ndarray, 
     confidence = model.confidence_offset + model.alpha * weights
     selected = model.vectors[indices].astype(np.float64)
     regularization = model.regularization * (len(indices) if model.scale_regularization else 1)
-    matrix = model.gram + (selected.T * (confidence - 1.0)) @ selected + regularization * np.eye(factors)
+    matrix = model.gram + (selected.T * (confidence - 1.0)) @ selected
+    matrix[np.diag_indices(factors)] += regularization
     return indices, confidence, matrix

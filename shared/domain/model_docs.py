@@ -168,8 +168,9 @@ def valid_version(version: str) -> bool:
     return bool(_VERSION.match(version))
 
 
-def validate(doc: dict, factors: int | None = None) -> None:
-    """Raise ValueError when `doc` does not follow the schema for its type."""
+def validate(doc: dict, factors: int | None = None, size: bool = True) -> None:
+    """Raise ValueError when `doc` does not follow the schema for its type (and, with `size`, when Cosmos DB
+    would refuse it: a document read back from the store was accepted, so serving leaves that out)."""
     kind = doc.get("type")
     if kind not in _FIELDS:
         raise ValueError(f"unknown model document type {kind!r}")
@@ -182,11 +183,7 @@ def validate(doc: dict, factors: int | None = None) -> None:
         _validate_manifest(doc)
     elif kind == "productShard":
         if factors is not None:
-            vectors = decode_vectors(doc["vectors"], factors)
-            if len(vectors) != len(doc["productIds"]) or len(doc["idf"]) != len(doc["productIds"]):
-                raise ValueError(f"productShard {doc['id']}: vectors, ids and idf differ in length")
-            if not np.isfinite(vectors).all():
-                raise ValueError(f"productShard {doc['id']}: vectors hold NaN or infinity")
+            shard_vectors(doc, factors)
     elif kind in LIST_KINDS.values():
         for key, pairs in doc["items"].items():
             if not all(isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str) and pair[0] != key
@@ -199,7 +196,18 @@ def validate(doc: dict, factors: int | None = None) -> None:
     elif kind == "userVector" and factors is not None:
         if decode_vectors(doc["vector"], factors).shape != (1, factors):
             raise ValueError(f"userVector {doc['id']}: vector has the wrong length")
-    check_size(doc)
+    if size:
+        check_size(doc)
+
+
+def shard_vectors(doc: dict, factors: int) -> np.ndarray:
+    """A productShard's vectors, decoded once; ValueError when they do not match its ids or are not finite."""
+    vectors = decode_vectors(doc["vectors"], factors)
+    if len(vectors) != len(doc["productIds"]) or len(doc["idf"]) != len(doc["productIds"]):
+        raise ValueError(f"productShard {doc['id']}: vectors, ids and idf differ in length")
+    if not np.isfinite(vectors).all():
+        raise ValueError(f"productShard {doc['id']}: vectors hold NaN or infinity")
+    return vectors
 
 
 def _validate_manifest(doc: dict) -> None:

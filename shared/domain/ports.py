@@ -27,11 +27,13 @@ PARTITION_KEYS: dict[str, str] = {
 # System properties every store sets on write and returns on read.
 ETAG = "_etag"
 TIMESTAMP = "_ts"
+NOT_IN = "not in"   # Filter op: the field is none of the listed values
 
 
 @dataclass(frozen=True)
 class Filter:
-    """`field op value` on a top-level document field; op is one of = != > >= < <=."""
+    """`field op value` on a top-level document field; op is one of = != > >= < <=, or "not in" with a list
+    of values (none of them: Cosmos DB `NOT ARRAY_CONTAINS(@values, c.field)`)."""
 
     field: str
     op: str

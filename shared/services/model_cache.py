@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Iterator
 
 import numpy as np
 
@@ -21,6 +22,7 @@ from shared.domain.interactions import to_epoch_seconds
 from shared.domain.ports import MODELS, DocumentStore
 from shared.domain.ranking import top_k
 from shared.services.scoring import BatchScorer
+from shared.services.sharded_lists import ShardedLists
 
 log = logging.getLogger("models")
 
@@ -36,7 +38,7 @@ class LoadedModel:
     decay_reference_seconds: float
     half_life_days: float
     scorer: BatchScorer | None = field(default=None, repr=False)
-    _loaded_lists: dict[str, dict] = field(default_factory=dict, repr=False)
+    _loaded_lists: dict[str, ShardedLists] = field(default_factory=dict, repr=False)
     _norms: np.ndarray | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -47,25 +49,24 @@ class LoadedModel:
     def vectors(self) -> np.ndarray:
         return self.fold_in.vectors
 
-    def similar(self, store: DocumentStore) -> dict[str, list]:
-        """Similar-product lists, loaded on first use (only the similar-products endpoint needs them)."""
+    def similar(self, store: DocumentStore) -> ShardedLists:
+        """Similar-product lists (`.get(product_id)`), read a shard at a time on first use: only the
+        similar-products endpoint needs them, and merged whole they would sit in every process."""
         return self._lists(store, "similar")
 
-    def bought_together(self, store: DocumentStore) -> dict[str, list]:
-        """Bought-together lists, loaded on first use; none for a model trained before they existed."""
+    def bought_together(self, store: DocumentStore) -> ShardedLists:
+        """Bought-together lists, likewise; none for a model trained before they existed."""
         return self._lists(store, "boughtTogether")
 
-    def _lists(self, store: DocumentStore, kind: str) -> dict[str, list]:
+    def _lists(self, store: DocumentStore, kind: str) -> ShardedLists:
         found = self._loaded_lists.get(kind)
         if found is None:
             with self._lock:
                 found = self._loaded_lists.get(kind)
                 if found is None:
-                    found = {}
-                    # A missing similar shard only means those products' lists are computed on demand.
-                    for doc in _shards(store, self.version, kind, self.manifest["shards"].get(kind, 0),
-                                       required=False):
-                        found.update(doc["items"])
+                    # A missing shard only means those products' lists are computed on demand (similar) or
+                    # empty (bought together).
+                    found = ShardedLists(store, self.version, kind, self.manifest["shards"].get(kind, 0))
                     self._loaded_lists[kind] = found
         return found
 
@@ -82,27 +83,31 @@ class LoadedModel:
 def load_model(store: DocumentStore, version: str) -> LoadedModel:
     manifest = store.read(MODELS, model_docs.MANIFEST_ID, version)
     factors = int(manifest["params"]["factors"])
-    # Point reads of just what serving needs (the manifest names the shards): similar-products shards are
-    # read on first use only, and a scan of the partition would read them all.
-    shards = _shards(store, version, "products", manifest["shards"]["products"])
     try:
         popular = [(item["productId"], item["score"])
                    for item in store.read(MODELS, model_docs.POPULARITY_ID, version)["items"]]
     except NotFoundError:
         popular = []
-    if not shards:
+    # Point reads of just what serving needs (the manifest names the shards): similar-products shards are
+    # read on first use only, and a scan of the partition would read them all. One shard at a time, each decoded
+    # and let go at once: a million products are some 340 MB of JSON.
+    product_ids: list[str] = []
+    idf: list[float] = []
+    parts: list[np.ndarray] = []
+    for doc in _shards(store, version, "products", manifest["shards"]["products"]):
+        model_docs.validate(doc, size=False)   # ValueError on garbage; the vectors are checked as they are decoded
+        parts.append(model_docs.shard_vectors(doc, factors).T)
+        product_ids += doc["productIds"]
+        idf += doc["idf"]
+    if not parts:
         raise NotFoundError(f"model {version} has no product shards")
-    for doc in shards:
-        model_docs.validate(doc, factors)   # ValueError on garbage or non-finite vectors
-    product_ids = [pid for doc in shards for pid in doc["productIds"]]
-    vectors = np.concatenate([model_docs.decode_vectors(doc["vectors"], factors) for doc in shards])
     # Kept transposed (factors x products, contiguous): BLAS scores x @ Y^T about twice as fast as Y @ x,
     # and fold-in gathers its few rows from the transposed view just as well.
-    vectors = np.ascontiguousarray(vectors.T).T
-    idf = np.asarray([value for doc in shards for value in doc["idf"]], dtype=np.float64)
+    vectors_t = np.concatenate(parts, axis=1)
+    del parts
     params, fold = manifest["params"], manifest["foldIn"]
-    as64 = vectors.astype(np.float64)
-    fold_in = FoldInModel(vectors, as64.T @ as64, idf, float(manifest["weighting"]["meanRowSum"]),
+    fold_in = FoldInModel(vectors_t.T, _gram(vectors_t), np.asarray(idf, dtype=np.float64),
+                          float(manifest["weighting"]["meanRowSum"]),
                           float(params["regularization"]), float(params["alpha"]), float(params["bm25_k1"]),
                           float(params["bm25_b"]), int(fold["confidenceOffset"]),
                           fold["regularizationScaling"] == "count")
@@ -111,15 +116,21 @@ def load_model(store: DocumentStore, version: str) -> LoadedModel:
                        float(params["half_life_days"]))
 
 
-def _shards(store: DocumentStore, version: str, kind: str, count: int, required: bool = True) -> list[dict]:
-    found = []
+def _gram(vectors_t: np.ndarray, chunk: int = 65_536) -> np.ndarray:
+    """Y^T Y in float64, a slice of products at a time (a float64 copy of all would double the model's memory)."""
+    gram = np.zeros((vectors_t.shape[0],) * 2)
+    for start in range(0, vectors_t.shape[1], chunk):
+        part = vectors_t[:, start:start + chunk].astype(np.float64)
+        gram += part @ part.T
+    return gram
+
+
+def _shards(store: DocumentStore, version: str, kind: str, count: int) -> Iterator[dict]:
     for index in range(count):
         try:
-            found.append(store.read(MODELS, model_docs.shard_id(kind, index), version))
+            yield store.read(MODELS, model_docs.shard_id(kind, index), version)
         except NotFoundError:
-            if required:
-                raise NotFoundError(f"model {version} is missing {kind} shards") from None
-    return found
+            raise NotFoundError(f"model {version} is missing {kind} shards") from None
 
 
 class ModelCache:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from shared.domain.errors import ConflictError, NotFoundError, PreconditionFailedError
-from shared.domain.ports import ETAG, ORDERS, TIMESTAMP, TRAINING_RUNS, Filter, Query
+from shared.domain.ports import ETAG, NOT_IN, ORDERS, TIMESTAMP, TRAINING_RUNS, Filter, Query
 from tests.contract.store_backends import BACKENDS
 
 
@@ -89,6 +89,20 @@ def test_query_in_partition_ordered_with_filters_and_pages(store):
         if not continuation:
             break
     assert seen == ["o7", "o6", "o5", "o4", "o3"]
+
+
+def test_query_not_in_leaves_out_the_listed_values(store):
+    for day in range(1, 6):
+        store.create(ORDERS, order("u1", f"o{day}", f"2024-01-0{day}T00:00:00.000Z", channel=f"c{day % 2}"))
+    store.create(ORDERS, order("u2", "o9", "2024-01-09T00:00:00.000Z"))
+    query = Query(partition_key="u1", filters=(Filter("createdAt", ">", "2024-01-01T00:00:00.000Z"),
+                                               Filter("id", NOT_IN, ("o2", "o4", "o9", "elsewhere"))),
+                  order_by="createdAt", descending=True, limit=10)
+    assert [doc["id"] for doc in store.query(ORDERS, query).items] == ["o5", "o3"]
+    none_left_out = Query(partition_key="u1", filters=(Filter("id", NOT_IN, ()),), order_by="createdAt")
+    assert [doc["id"] for doc in store.query(ORDERS, none_left_out).items] == ["o1", "o2", "o3", "o4", "o5"]
+    by_field = Query(partition_key="u1", filters=(Filter("channel", NOT_IN, ["c1"]),), order_by="createdAt")
+    assert [doc["id"] for doc in store.query(ORDERS, by_field).items] == ["o2", "o4"]
 
 
 def test_query_across_partitions(store):

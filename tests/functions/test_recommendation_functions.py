@@ -236,3 +236,48 @@ def test_a_user_whose_scores_carry_no_information_gets_popular(serving):
     status, body = recommend("staple-only", k=5)
     assert status == 200 and body["strategy"] == "popular" and len(body["items"]) == 5
     assert "staple" not in [item["productId"] for item in body["items"]]   # bought: still excluded
+
+
+def test_after_a_bulk_import_the_orders_a_user_document_counts_are_not_counted_twice_and_a_late_one_is(serving):
+    """All orders received within the fold-in overlap (an import): every one is in the user document's
+    recentOrderIds, so serving uses the trained vector as it is; an order received inside the overlap that the
+    document does not list (committed late) is folded in, and its products are excluded."""
+    from shared.domain.model_docs import decode_vectors
+    from shared.domain.orders import parse_order
+    from shared.domain.ports import ORDERS, USER_VECTORS
+    imported_at = "2024-03-01T00:00:00.000Z"
+    bodies = clustered_orders()
+    serving.upsert_many(ORDERS, [parse_order(body).to_document(imported_at) for body in bodies])
+    train_model(serving, "20240301T000000Z-test0002", SMALL)
+    bootstrap.model_registry().activate("20240301T000000Z-test0002")
+    doc = serving.read(USER_VECTORS, "u005", "u005")
+    assert len(doc["recentOrderIds"]) == sum(body["userId"] == "u005" for body in bodies) > 1
+    model = bootstrap.model_cache().current()
+    scores = decode_vectors(doc["vector"], model.vectors.shape[1])[0] @ model.vectors.T
+    for pid in doc["interactions"]:
+        scores[model.index[pid]] = float("-inf")
+    expected = [model.product_ids[i] for i in scores.argsort()[::-1][:5]]
+    _, before = recommend("u005", k=5)
+    assert [item["productId"] for item in before["items"]] == expected
+    late = parse_order(order_body("u005", ["p002", "p006"], 60, "late-1")).to_document("2024-02-29T23:59:30.000Z")
+    serving.create(ORDERS, late)
+    _, after = recommend("u005", k=5)
+    assert after["strategy"] == "personalized" and after["items"] != before["items"]
+    assert not {"p002", "p006"} & {item["productId"] for item in after["items"]}
+
+
+def test_a_rewritten_user_document_is_served_at_once_not_a_kept_copy(serving):
+    """The decoded user document state a process keeps is keyed by the document's etag."""
+    from shared.domain.model_docs import encode_vectors
+    from shared.domain.ports import USER_VECTORS
+    import numpy as np
+    trained(serving, bootstrap.model_registry(), clustered_orders())
+    _, before = recommend("u005", k=5)
+    doc = {key: value for key, value in serving.read(USER_VECTORS, "u005", "u005").items()
+           if not key.startswith("_")}
+    model = bootstrap.model_cache().current()
+    other = model.vectors[model.index["p002"]] * 3   # points at cluster 2
+    serving.upsert(USER_VECTORS, doc | {"vector": encode_vectors(np.asarray([other], dtype=np.float32))})
+    _, after = recommend("u005", k=5)
+    assert after["strategy"] == "personalized" and after["items"] != before["items"]
+    assert sum(int(item["productId"][1:]) % 4 == 2 for item in after["items"]) >= 4

@@ -40,9 +40,11 @@ def test_largest_parameters_write_no_document_over_the_limit_and_the_model_loads
     model = load_model(sqlite_store, VERSION)
     assert len(model.product_ids) == manifest["counts"]["products"] == 700
     assert model.vectors.shape == (700, 512)
-    similar = model.similar(sqlite_store)
-    assert len(similar) == 700 and all(len(pairs) <= MAX_SIMILAR_K for pairs in similar.values())
+    lists = model.similar(sqlite_store)
+    similar = {pid: lists.get(pid) for pid in model.product_ids}
+    assert all(pairs is not None and len(pairs) <= MAX_SIMILAR_K for pairs in similar.values())
     assert max(len(pairs) for pairs in similar.values()) == MAX_SIMILAR_K
+    assert lists.get("not-a-product") is None and lists.get("") is None and lists.get("~~~") is None
 
 
 def test_a_user_document_over_the_limit_fails_the_run_before_the_manifest(sqlite_store):
