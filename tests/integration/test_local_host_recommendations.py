@@ -31,8 +31,12 @@ def test_a_new_users_order_personalizes_the_very_next_request(demo_host):
     ids = [item["productId"] for item in body["items"]]
     assert not set(bought) & set(ids)
     assert ids != [item["productId"] for item in popular["items"]]
-    categories = [item["category"] for item in body["items"]]
-    assert categories.count("kitchen") >= 5   # the demo's shoppers keep to their favourite categories
+    # The demo's shoppers keep to their favourite categories: the list leans to kitchen far beyond the lists
+    # nobody's history shapes (it blends in what trends, so not every item is kitchen).
+    kitchen = [item["category"] for item in body["items"]].count("kitchen")
+    status, trending, _ = demo_host.request("GET", "/api/recommendations/trending?k=10")
+    unshaped = max([item.get("category") for item in listed["items"]].count("kitchen") for listed in (popular, trending))
+    assert kitchen >= 4 and kitchen >= 2 * unshaped
 
 
 def test_similar_products_and_catalogue_over_http(demo_host):
