@@ -14,6 +14,7 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FUNCTION_KEY = "test-function-key"
 ADMIN_KEY = "test-admin-key"
+ORDERS_LEASE_ID = "orders-on_orders_changed"   # lease_container_prefix + function name
 
 
 def free_port() -> int:
@@ -102,3 +103,16 @@ def _json(raw: bytes):
         return json.loads(raw) if raw else None
     except ValueError:
         return raw.decode(errors="replace")
+
+
+def lease_position(path: str) -> int:
+    """The checkpoint of the local host's orders change feed in the SQLite file at `path` (-1 before the first)."""
+    from shared.adapters.sqlite_store import SqliteStore
+    from shared.domain.ports import LEASES
+    store = SqliteStore(path)
+    try:
+        return int(store.read(LEASES, ORDERS_LEASE_ID, ORDERS_LEASE_ID)["continuation"])
+    except Exception:  # noqa: BLE001 - no checkpoint yet
+        return -1
+    finally:
+        store.close()

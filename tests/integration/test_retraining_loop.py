@@ -19,10 +19,10 @@ from shared.domain.training_params import TrainingParams
 from shared.services.models import ModelRegistry
 from tests.builders import clustered_orders, store_orders
 from tests.fakes.databricks_jobs_api import FakeJobsApi
-from tests.integration.localhost import ADMIN_KEY, LocalHostProcess, wait_for
+from tests.integration.localhost import ADMIN_KEY, ORDERS_LEASE_ID, LocalHostProcess, lease_position, wait_for
 
 FAST = {"RETRAIN_MIN_INTERVAL_SECONDS": "0", "RECONCILE_SCHEDULE": "*/1 * * * * *", "MODEL_REFRESH_SECONDS": "0.5"}
-LEASE_ID = "orders-on_orders_changed"        # lease_container_prefix + function name
+LEASE_ID = ORDERS_LEASE_ID
 JOB_ID = 4242
 TOKEN = "dapi-e2e-test-token"
 DATABRICKS_THRESHOLD = 20
@@ -69,15 +69,6 @@ def post_orders(host, count: int, prefix: str, users: list[str]) -> None:
             "items": [{"productId": f"p{number % 40:03d}", "quantity": 1}]})
         assert status == 201, body
 
-
-def lease_position(path: str) -> int:
-    store = SqliteStore(path)
-    try:
-        return int(store.read(LEASES, LEASE_ID, LEASE_ID)["continuation"])
-    except Exception:  # noqa: BLE001 - no checkpoint yet
-        return -1
-    finally:
-        store.close()
 
 
 def orders_position(path: str) -> int:

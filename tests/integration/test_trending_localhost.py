@@ -3,9 +3,9 @@ change feed within seconds, with no training run, and a batch the feed delivers 
 from shared.adapters.sqlite_store import SqliteStore
 from shared.domain.ports import LEASES, MODELS, ORDERS
 from shared.domain.trending import PARTITION
-from tests.integration.localhost import ADMIN_KEY, LocalHostProcess, wait_for
+from tests.integration.localhost import ADMIN_KEY, ORDERS_LEASE_ID, LocalHostProcess, lease_position, wait_for
 
-LEASE_ID = "orders-on_orders_changed"        # lease_container_prefix + function name
+LEASE_ID = ORDERS_LEASE_ID
 SETTINGS = {"RETRAIN_MIN_NEW_ORDERS": "100000", "TRENDING_REFRESH_SECONDS": "1"}
 
 
@@ -14,15 +14,6 @@ def trending(host) -> list[dict]:
     assert status == 200, body
     return body["items"]
 
-
-def lease_position(path: str) -> int:
-    store = SqliteStore(path)
-    try:
-        return int(store.read(LEASES, LEASE_ID, LEASE_ID)["continuation"])
-    except Exception:  # noqa: BLE001 - no checkpoint yet
-        return -1
-    finally:
-        store.close()
 
 
 def buyers_stored(path: str, product_id: str) -> int:
