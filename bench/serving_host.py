@@ -20,6 +20,9 @@ from shared.domain.ports import USER_VECTORS
 
 bench = func.Blueprint()
 _implicit: dict = {}
+# Above this many products (b) is measured in process only (tens of ms a call), and its copy of the vectors
+# is not made in the serving processes, whose memory is one of the figures.
+IMPLICIT_OVER_HTTP_UP_TO = 250_000
 
 
 @bench.function_name("bench_precomputed")
@@ -70,7 +73,8 @@ def build_app() -> func.FunctionApp:
     for blueprint in (health.bp, orders.bp, recommendations.bp, catalogue.bp, training.bp, admin.bp, bench):
         app.register_functions(blueprint)
     bootstrap.recommendation_service().for_user("user-0")   # load the model before the first request
-    implicit_model()
+    if len(bootstrap.model_cache().current().product_ids) <= IMPLICIT_OVER_HTTP_UP_TO:
+        implicit_model()
     return app
 
 

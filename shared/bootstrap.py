@@ -91,7 +91,8 @@ def model_registry():
 
 def model_cache():
     from shared.services.model_cache import ModelCache
-    return _get("model_cache", lambda: ModelCache(store(), settings().model_refresh_seconds))
+    return _get("model_cache", lambda: ModelCache(store(), settings().model_refresh_seconds,
+                                                     settings().approximate_index_products))
 
 
 def catalogue():

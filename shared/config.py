@@ -70,6 +70,9 @@ class Settings:
     reconcile_schedule: str = _setting("RECONCILE_SCHEDULE", "*/10 * * * * *")
     model_ttl_seconds: int = _setting("MODEL_TTL_SECONDS", 7 * 86400, low=0)
     model_refresh_seconds: float = _setting("MODEL_REFRESH_SECONDS", 5.0, low=0)
+    # From this many products, candidates come from an approximate index and are scored exactly
+    # (shared.services.approximate); 0 scores every product on every request, whatever the catalogue's size.
+    approximate_index_products: int = _setting("APPROXIMATE_INDEX_PRODUCTS", 250_000, low=0)
     # Empty: no telemetry is exported and the Azure Monitor distro is never imported (shared.telemetry).
     applicationinsights_connection_string: str = _setting("APPLICATIONINSIGHTS_CONNECTION_STRING", "", secret=True)
 

@@ -21,7 +21,8 @@ from shared.domain.foldin import FoldInModel
 from shared.domain.interactions import to_epoch_seconds
 from shared.domain.ports import MODELS, DocumentStore
 from shared.domain.ranking import top_k
-from shared.services.scoring import BatchScorer
+from shared.services.approximate import ApproximateScorer
+from shared.services.scoring import BatchedScoring, BatchScorer
 from shared.services.sharded_lists import ShardedLists
 
 log = logging.getLogger("models")
@@ -37,13 +38,16 @@ class LoadedModel:
     popular: list[tuple[str, float]]
     decay_reference_seconds: float
     half_life_days: float
-    scorer: BatchScorer | None = field(default=None, repr=False)
+    approximate_from: int = 0   # products from which an approximate index picks candidates (0: never)
+    scorer: BatchedScoring | None = field(default=None, repr=False)
     _loaded_lists: dict[str, ShardedLists] = field(default_factory=dict, repr=False)
     _norms: np.ndarray | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self):
-        self.scorer = BatchScorer(self.fold_in.vectors.T)
+        vectors = self.fold_in.vectors
+        large = 0 < self.approximate_from <= vectors.shape[0]
+        self.scorer = ApproximateScorer(vectors) if large else BatchScorer(vectors.T)
 
     @property
     def vectors(self) -> np.ndarray:
@@ -80,7 +84,7 @@ class LoadedModel:
         return [[self.product_ids[i], round(float(scores[i]), 5)] for i in top_k(scores, k, skip, overwrite=True)]
 
 
-def load_model(store: DocumentStore, version: str) -> LoadedModel:
+def load_model(store: DocumentStore, version: str, approximate_from: int = 0) -> LoadedModel:
     manifest = store.read(MODELS, model_docs.MANIFEST_ID, version)
     factors = int(manifest["params"]["factors"])
     try:
@@ -102,8 +106,13 @@ def load_model(store: DocumentStore, version: str) -> LoadedModel:
     if not parts:
         raise NotFoundError(f"model {version} has no product shards")
     # Kept transposed (factors x products, contiguous): BLAS scores x @ Y^T about twice as fast as Y @ x,
-    # and fold-in gathers its few rows from the transposed view just as well.
-    vectors_t = np.concatenate(parts, axis=1)
+    # and fold-in gathers its few rows from the transposed view just as well. A catalogue served through the
+    # approximate index keeps products x factors instead: it gathers a few thousand candidates' rows on
+    # each request, 20x faster from contiguous rows, and scores every product only in rare fallbacks.
+    if 0 < approximate_from <= len(product_ids):
+        vectors_t = np.concatenate([part.T for part in parts], axis=0).T
+    else:
+        vectors_t = np.concatenate(parts, axis=1)
     del parts
     params, fold = manifest["params"], manifest["foldIn"]
     fold_in = FoldInModel(vectors_t.T, _gram(vectors_t), np.asarray(idf, dtype=np.float64),
@@ -113,7 +122,7 @@ def load_model(store: DocumentStore, version: str) -> LoadedModel:
                           fold["regularizationScaling"] == "count")
     return LoadedModel(version, manifest, product_ids, {pid: i for i, pid in enumerate(product_ids)}, fold_in,
                        popular, float(to_epoch_seconds([manifest["decayReference"]])[0]),
-                       float(params["half_life_days"]))
+                       float(params["half_life_days"]), approximate_from)
 
 
 def _gram(vectors_t: np.ndarray, chunk: int = 65_536) -> np.ndarray:
@@ -134,9 +143,10 @@ def _shards(store: DocumentStore, version: str, kind: str, count: int) -> Iterat
 
 
 class ModelCache:
-    def __init__(self, store: DocumentStore, refresh_seconds: float = 5.0):
+    def __init__(self, store: DocumentStore, refresh_seconds: float = 5.0, approximate_from: int = 0):
         self._store = store
         self._refresh = refresh_seconds
+        self._approximate_from = approximate_from
         self._model: LoadedModel | None = None
         self._broken: tuple[str, str, list] | None = None   # (what, why, the damaged model's popularity if readable)
         self._checked_at = float("-inf")
@@ -183,7 +193,7 @@ class ModelCache:
         if self._broken and self._broken[0] == f"{version}@{pointer.get('activatedAt')}":
             return   # known damaged: not re-read on every refresh; a new activation is
         try:
-            self._model, self._broken = load_model(self._store, version), None
+            self._model, self._broken = load_model(self._store, version, self._approximate_from), None
         except UnavailableError:
             raise
         except Exception as error:  # noqa: BLE001 - see above
@@ -195,7 +205,7 @@ class ModelCache:
         """`key` names the damaged state (pointer version and activation), `version` the damaged model."""
         if self._model is None and isinstance(previous, str) and model_docs.valid_version(previous):
             try:
-                self._model = load_model(self._store, previous)
+                self._model = load_model(self._store, previous, self._approximate_from)
             except UnavailableError:
                 raise
             except Exception:  # noqa: BLE001 - the previous one is damaged too: popularity

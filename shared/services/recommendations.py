@@ -24,6 +24,7 @@ from shared.services.lru import LruCache
 from shared.services.model_cache import LoadedModel, ModelCache
 from shared.services.list_steps import ListSteps, generated_at
 from shared.services.rules import RuleBook
+from shared.services.scoring import Scored
 from shared.services.trending import TrendingBoard
 
 MAX_K = 100
@@ -44,6 +45,7 @@ class RecommendationService(ListSteps):
         self._trending = trending
         self._ranking = ranking or RankingParams()
         self._trained = LruCache(TRAINED_STATES_KEPT)
+        self._trend_rows: tuple = (None, None)   # (trending vector, its non-zero indices)
 
     def for_user(self, user_id: str, k: int = 10, categories: tuple[str, ...] = (), exclude: tuple[str, ...] = (),
                  include_purchased: bool = False, session_token: str | None = None, explain: bool = False,
@@ -52,7 +54,7 @@ class RecommendationService(ListSteps):
                           max_per_category)
         if isinstance(plan, dict):
             return plan
-        return self._finish(plan, plan.model.scorer.score(plan.vector))
+        return self._finish(plan, plan.model.scorer.score(plan.vector, plan.excluded, len(plan.skipped)))
 
     @telemetry.recommendations("user")
     async def for_user_async(self, user_id: str, k: int = 10, categories: tuple[str, ...] = (),
@@ -65,7 +67,8 @@ class RecommendationService(ListSteps):
         plan = self._plan(*args) if self._store.embedded else await asyncio.to_thread(self._plan, *args)
         if isinstance(plan, dict):
             return plan
-        return self._finish(plan, await plan.model.scorer.score_async(plan.vector))
+        return self._finish(plan, await plan.model.scorer.score_async(plan.vector, plan.excluded,
+                                                                      len(plan.skipped)))
 
     def _plan(self, user_id, k, categories, exclude, include_purchased, session_token, explain=False,
               max_per_category=None) -> "_Ranking | dict":
@@ -92,45 +95,79 @@ class RecommendationService(ListSteps):
         return _Ranking(model, user_id, k, vector, excluded, categories, exclude, skipped,
                         raw if explain else None, max_per_category, self._current_rules())
 
-    def _finish(self, plan: "_Ranking", scores: np.ndarray) -> dict:
-        """Blend with trending, pick the best (capped per category), explain if asked."""
+    def _finish(self, plan: "_Ranking", scored: Scored) -> dict:
+        """Blend with trending, pick the best (capped per category), explain if asked. The scores are for
+        every product, or for the candidates `scored.rows` names (shared.services.approximate)."""
         model = plan.model
-        scores[plan.excluded] = -np.inf   # the scores are this request's own
         trend = self._trend_vector(model)
+        scores, rows = scored.values, scored.rows
+        if rows is None:
+            scores[plan.excluded] = -np.inf   # the scores are this request's own
+        else:
+            rows, scores = self._with_trending(plan, rows, scores, trend)
+            scores[np.isin(rows, plan.excluded)] = -np.inf
+            trend = trend[rows] if trend is not None else None
         final, scale = blending.blend(scores, trend, self._ranking.trending_weight)
         pool = self._pool("personalized", plan.k, plan.rules)
-        best = blending.best_capped(final, pool, lambda i: self._category(model.product_ids[i]),
+        product = (lambda at: at) if rows is None else (lambda at: int(rows[at]))
+        best = blending.best_capped(final, pool, lambda at: self._category(model.product_ids[product(at)]),
                                     plan.max_per_category).tolist()
+        if scored.approximate and len(best) < pool:   # out of candidates (exclusions, the cap): rank exactly
+            return self._finish(plan, model.scorer.exact(plan.vector))
         chosen = scores[best[:plan.k]]
         if chosen.size and (not chosen.any() or not np.isfinite(chosen).all()):   # nothing to rank by
             return self._cold_start(model, plan.user_id, plan.k, plan.categories, plan.exclude, plan.skipped,
                                     plan.raw is not None, plan.max_per_category)
 
+        def at(index: int) -> int | None:   # where a product's score is, if it was scored
+            if rows is None:
+                return index
+            found = np.flatnonzero(rows == index)
+            return int(found[0]) if found.size else None
+
         def allowed(pid: str) -> bool:   # may a pin bring it in; excluded products are -inf
             if pid in model.index:
-                return bool(np.isfinite(final[model.index[pid]]))
+                position = at(model.index[pid])
+                if position is None:   # not a candidate: allowed unless excluded
+                    return not np.isin(model.index[pid], plan.excluded)
+                return bool(np.isfinite(final[position]))
             return pid not in plan.exclude and self._pinnable(model, pid, plan.categories)
 
-        items = self._ruled("personalized", [(model.product_ids[i], float(final[i])) for i in best], plan.k,
-                            allowed, plan.rules)
+        items = self._ruled("personalized", [(model.product_ids[product(i)], float(final[i])) for i in best],
+                            plan.k, allowed, plan.rules)
         reasons = None
         if plan.raw is not None:
             shown = [model.index[item[0]] for item in items if item[0] in model.index and item[2] is None]
-            reasons_shown = self._explain(plan, shown, scores / scale, trend)
+            positions = [at(index) for index in shown]
+            reasons_shown = self._explain(plan, shown, [scores[p] / scale for p in positions],
+                                          [trend[p] if trend is not None else 0.0 for p in positions])
             explained = dict(zip((model.product_ids[i] for i in shown), reasons_shown))
             reasons = [{"kind": "rule", "ruleId": rule_id} if rule_id is not None else explained[pid]
                        for pid, _, rule_id in items]
         return self._response(plan.user_id, items, model.version, "personalized", reasons)
 
-    def _explain(self, plan: "_Ranking", best: list[int], als: np.ndarray, trend: np.ndarray | None) -> list[dict]:
+    def _with_trending(self, plan: "_Ranking", rows: np.ndarray, scores: np.ndarray, trend: np.ndarray | None):
+        """Candidates plus every trending product, scored exactly: blending may lift one that ALS alone did
+        not put among the candidates."""
+        if trend is None:
+            return rows, scores
+        if self._trend_rows[0] is not trend:   # the board keeps one vector per revision
+            self._trend_rows = (trend, np.flatnonzero(trend))
+        extra = np.setdiff1d(self._trend_rows[1], rows, assume_unique=True)
+        if not extra.size:
+            return rows, scores
+        extra_scores = plan.model.vectors[extra] @ plan.vector
+        return np.concatenate([rows, extra]), np.concatenate([scores, extra_scores.astype(scores.dtype)])
+
+    def _explain(self, plan: "_Ranking", best: list[int], als: list[float], trend: list[float]) -> list[dict]:
         """history: the one or two history products adding most to the item's ALS score (exact, from the
-        fold-in solution); trending: when the trending part of the blended score is the larger one."""
+        fold-in solution); trending: when the trending part of the blended score is the larger one. `als` and
+        `trend` are the shown products' scaled ALS and trending scores."""
         model = plan.model
         indices, contributions = explain.history_contributions(model.fold_in, plan.raw, best)
         reasons = []
         for column, index in enumerate(best):
-            trending_part = self._ranking.trending_weight * trend[index] if trend is not None else 0.0
-            if trending_part > als[index]:
+            if self._ranking.trending_weight * trend[column] > als[column]:
                 reasons.append({"kind": "trending"})
                 continue
             causes = explain.top_contributors(indices, contributions, column)
@@ -151,7 +188,7 @@ class RecommendationService(ListSteps):
     def _trend_vector(self, model: LoadedModel) -> np.ndarray | None:
         if self._trending is None or self._ranking.trending_weight <= 0:
             return None
-        return self._trending.vector_for(model.version, model.product_ids)
+        return self._trending.vector_for(model.version, model.index)
 
     @telemetry.recommendations("trending", strategy="trending")
     def trending(self, k: int = 10, categories: tuple[str, ...] = (), max_per_category: int | None = None) -> dict:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -20,25 +21,43 @@ MIN_MATRIX_BATCH = 4
 _SCORING_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scoring")
 
 
-class BatchScorer:
-    def __init__(self, vectors_t: np.ndarray):
-        # factors x products, C-contiguous: (batch x factors) @ this gives one row of scores per request,
-        # and BLAS runs it about twice as fast as products x factors @ vector.
-        self.vectors_t = np.ascontiguousarray(vectors_t)
-        self._waiting: list[tuple[np.ndarray, asyncio.Future]] = []
+@dataclass(frozen=True)
+class Scored:
+    """One request's scores: for every product in order (`rows` None), or for the products `rows` names.
+    `approximate`: the rows are an approximate index's candidates, so a ranking that runs out of them may
+    have missed products (shared.services.approximate)."""
+    values: np.ndarray
+    rows: np.ndarray | None = None
+    approximate: bool = False
+
+
+class BatchedScoring:
+    """What every scorer shares: one request at a time (`score`), or batched on an event loop
+    (`score_async`). A scorer says how a batch is scored (`score_rows`) and how one vector scores every
+    product (`exact`); `vectors_t` is factors x products (perhaps a view)."""
+
+    vectors_t: np.ndarray
+
+    def __init__(self):
+        self._waiting: list[tuple[tuple, asyncio.Future]] = []
         self._async_batches: asyncio.Task | None = None
 
-    def score(self, vector: np.ndarray) -> np.ndarray:
-        return vector @ self.vectors_t
+    def exact(self, vector: np.ndarray) -> Scored:
+        return Scored(vector @ self.vectors_t)
 
-    def score_rows(self, vectors: list[np.ndarray]) -> list[np.ndarray]:
-        if len(vectors) < MIN_MATRIX_BATCH:
-            return [vector @ self.vectors_t for vector in vectors]
-        return list(np.stack(vectors) @ self.vectors_t)   # BLAS releases the GIL while it runs
+    def score(self, vector: np.ndarray, excluded: np.ndarray | None = None, own: int = 0) -> Scored:
+        """`excluded`: product indices the caller will drop, which a scorer may use to choose its candidates;
+        the first `own` of them are the shopper's own (purchases, the request's exclude list), which may be
+        their best-scored products; the rest (out of stock, other categories) are spread over the catalogue."""
+        return self.score_rows([(vector, excluded, own)])[0]
 
-    async def score_async(self, vector: np.ndarray) -> np.ndarray:
+    def score_rows(self, requests: list[tuple[np.ndarray, np.ndarray | None, int]]) -> list[Scored]:
+        raise NotImplementedError
+
+    async def score_async(self, vector: np.ndarray, excluded: np.ndarray | None = None, own: int = 0) -> Scored:
+        """`score`, joining this loop's next batch."""
         future = asyncio.get_running_loop().create_future()
-        self._waiting.append((vector, future))
+        self._waiting.append(((vector, excluded, own), future))
         if self._async_batches is None or self._async_batches.done():
             self._async_batches = asyncio.get_running_loop().create_task(self._score_waiting())
         return await future
@@ -58,3 +77,19 @@ class BatchScorer:
                     future.set_exception(row)
                 else:
                     future.set_result(row)
+
+
+class BatchScorer(BatchedScoring):
+    """Exact: every product scored."""
+
+    def __init__(self, vectors_t: np.ndarray):
+        super().__init__()
+        # factors x products, C-contiguous: (batch x factors) @ this gives one row of scores per request,
+        # and BLAS runs it about twice as fast as products x factors @ vector.
+        self.vectors_t = np.ascontiguousarray(vectors_t)
+
+    def score_rows(self, requests: list[tuple[np.ndarray, np.ndarray | None, int]]) -> list[Scored]:
+        if len(requests) < MIN_MATRIX_BATCH:
+            return [Scored(request[0] @ self.vectors_t) for request in requests]
+        # BLAS releases the GIL while it runs
+        return [Scored(row) for row in np.stack([request[0] for request in requests]) @ self.vectors_t]

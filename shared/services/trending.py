@@ -104,14 +104,18 @@ class TrendingBoard:
         self._fresh()
         return self._ranked
 
-    def vector_for(self, version: str, product_ids: list[str]) -> np.ndarray | None:
-        """Scores aligned with a model's products, scaled so the best is 1; None when nothing trends."""
+    def vector_for(self, version: str, index: dict[str, int]) -> np.ndarray | None:
+        """Scores aligned with a model's products (`index`: product id -> position), scaled so the best is 1;
+        None when nothing trends. Built from the trending products alone: a catalogue of a million products
+        must not be walked on each revision (every refresh is one)."""
         self._fresh()
         key = (version, self._revision)
         if key not in self._vectors:
-            found = self._scores
-            values = np.fromiter((found.get(pid, 0.0) for pid in product_ids), dtype=np.float64,
-                                 count=len(product_ids))
+            values = np.zeros(len(index), dtype=np.float64)
+            for pid, score in self._scores.items():
+                position = index.get(pid)
+                if position is not None:
+                    values[position] = score
             best = values.max() if len(values) else 0.0
             vectors = {k: v for k, v in self._vectors.items() if k[1] == self._revision}
             vectors[key] = values / best if best > 0 else None
