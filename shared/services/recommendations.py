@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,25 +10,19 @@ import numpy as np
 from shared import telemetry
 from shared.domain import blending, explain
 from shared.domain.errors import NotFoundError, ValidationError
-from shared.domain.foldin import decayed_counts, solve_user
-from shared.domain.interactions import from_epoch_seconds, to_epoch_seconds
-from shared.domain.model_docs import FOLD_IN_OVERLAP_SECONDS, decode_vectors
-from shared.domain.ports import ETAG, NOT_IN, ORDERS, USER_VECTORS, DocumentStore, Filter, Query
+from shared.domain.ports import DocumentStore
 from shared.domain.rules import Rule
 from shared.domain.trending import RankingParams
 from shared.domain.validation import check_id
-from shared.domain.weighting import SECONDS_PER_DAY, decay, folded_reference
 from shared.services.catalogue import Catalogue
-from shared.services.lru import LruCache
 from shared.services.model_cache import LoadedModel, ModelCache
 from shared.services.list_steps import ListSteps, generated_at
 from shared.services.rules import RuleBook
 from shared.services.scoring import Scored
 from shared.services.trending import TrendingBoard
+from shared.services.user_state import UserStates
 
 MAX_K = 100
-MAX_ORDERS_READ = 1000   # a user's history beyond this many newest orders is left to the trained vector
-TRAINED_STATES_KEPT = 4096   # users whose decoded document state a process keeps (a few MB at most)
 
 
 class RecommendationService(ListSteps):
@@ -44,7 +37,7 @@ class RecommendationService(ListSteps):
         self._rules = rules
         self._trending = trending
         self._ranking = ranking or RankingParams()
-        self._trained = LruCache(TRAINED_STATES_KEPT)
+        self._users = UserStates(store)
         self._trend_rows: tuple = (None, None)   # (trending vector, its non-zero indices)
 
     def for_user(self, user_id: str, k: int = 10, categories: tuple[str, ...] = (), exclude: tuple[str, ...] = (),
@@ -80,7 +73,7 @@ class RecommendationService(ListSteps):
         model = self._models.current()
         if model is None:   # no model yet, or a damaged one: its popularity list if readable (model_cache)
             return self._response(user_id, self._models.fallback_popular()[:k], None, "popular")
-        vector, raw = self._user_state(model, user_id, session_token, counts=explain)
+        vector, raw = self._users.state(model, user_id, session_token, counts=explain)
         skipped = [model.index[pid] for pid in exclude if pid in model.index] + ([] if include_purchased else list(raw))
         if vector is None or not vector.any() or not np.isfinite(vector).all():
             # No vector, or one that says nothing (all zero: only products everyone buys; or not finite):
@@ -214,61 +207,6 @@ class RecommendationService(ListSteps):
         return self._ruled(list_name, candidates, k,
                            lambda pid: pid not in skip and self._pinnable(model, pid, categories))
 
-    def _user_state(self, model: LoadedModel, user_id: str, session_token: str | None, counts: bool = True):
-        """(vector or None for cold start, {product index: decayed count} of the products bought) from the user's
-        vector document and the orders that document does not cover yet. Without `counts` the second part may be
-        a list of just the product indices (when the trained vector stands, that is all a ranking needs)."""
-        try:
-            # No session token here: the shopper's token belongs to the orders container (session tokens are
-            # per container); sent to userVectors it can be answered 404/1002, read session not available.
-            doc = self._store.read(USER_VECTORS, user_id, user_id)
-        except NotFoundError:
-            doc = None
-        filters = (Filter("receivedAt", ">", _fold_in_from(doc["receivedThrough"])),) if doc is not None else ()
-        if doc is not None and doc["recentOrderIds"]:
-            # The orders in the overlap that the document already counts are left out by the store: after a bulk
-            # import that is every order of the user, which would otherwise be read and decoded on each request.
-            filters += (Filter("id", NOT_IN, tuple(doc["recentOrderIds"])),)
-        query = Query(partition_key=user_id, filters=filters, order_by="receivedAt", descending=True,
-                      limit=MAX_ORDERS_READ)
-        seen = set(doc["recentOrderIds"]) if doc else set()
-        orders = [order for order in self._store.query(ORDERS, query, session_token=session_token).items
-                  if order["id"] not in seen]
-        created = to_epoch_seconds([order["createdAt"] for order in orders]) if orders else []
-        lines = [(model.index[line["productId"]], when) for order, when in zip(orders, created)
-                 for line in order["items"] if line["productId"] in model.index]
-        if doc is not None and not lines and doc["modelVersion"] == model.version and not counts:
-            # Nothing new: the trained vector stands, and only which products were bought is needed (no decay
-            # of every interaction, which is most of the Python work for a customer of a thousand products).
-            return self._trained_state(model, doc)
-        # The user's reference time (shared.domain.weighting) with their new orders: the document's counts
-        # are relative to its decayReference and move with it.
-        doc_reference = _epoch(doc["decayReference"]) if doc is not None else float("-inf")
-        newest_new = float(np.max(created)) if len(created) else float("-inf")
-        reference = folded_reference(model.decay_reference_seconds, doc_reference, newest_new, model.half_life_days)
-        raw: dict[int, float] = {}
-        if doc is not None:
-            shift = float(decay((reference - doc_reference) / SECONDS_PER_DAY, model.half_life_days))
-            raw = {model.index[pid]: value * shift for pid, value in doc["interactions"].items()
-                   if pid in model.index}
-        for index, value in decayed_counts(lines, reference, model.half_life_days).items():
-            raw[index] = raw.get(index, 0.0) + value
-        if not raw:
-            return None, {}
-        return solve_user(model.fold_in, raw), raw
-
-    def _trained_state(self, model: LoadedModel, doc: dict):
-        """(trained vector, indices of the products bought) of a user document, kept per process for the users
-        asked for most: a document changes only with its etag, and a heavy customer's has thousands of products."""
-        key = (model.version, doc["id"], doc.get(ETAG))
-        state = self._trained.get(key) if key[2] is not None else None
-        if state is None:
-            bought = [model.index[pid] for pid in doc["interactions"] if pid in model.index]
-            state = (decode_vectors(doc["vector"], model.vectors.shape[1])[0], bought) if bought else (None, [])
-            if key[2] is not None:
-                self._trained.put(key, state)
-        return state
-
     @telemetry.recommendations("popular", strategy="popular")
     def popular(self, k: int = 10, categories: tuple[str, ...] = (), max_per_category: int | None = None) -> dict:
         _check_k(k)
@@ -325,18 +263,6 @@ class RecommendationService(ListSteps):
         candidates = blending.cap_ids(available, self._pool(list_name, k), self._category, max_per_category)
         return self._ruled(list_name, candidates, k,
                            lambda pid: pid not in skip and self._pinnable(model, pid, categories))
-
-# Depends only on the user document's model version, so a handful of values serve every request.
-@functools.lru_cache(maxsize=64)
-def _fold_in_from(received_through: str) -> str:
-    """The receivedAt after which orders may be missing from a user document (with a safety overlap)."""
-    return from_epoch_seconds(to_epoch_seconds([received_through])[0] - FOLD_IN_OVERLAP_SECONDS)
-
-
-@functools.lru_cache(maxsize=1024)
-def _epoch(timestamp: str) -> float:
-    return float(to_epoch_seconds([timestamp])[0])
-
 
 @dataclass(frozen=True)
 class _Ranking:
