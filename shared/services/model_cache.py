@@ -7,6 +7,7 @@ a request: serving keeps the last good model (or loads the pointer's previous ve
 model's popularity list, else nothing; `problem` says why, for /api/health, and it is logged once."""
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -125,6 +126,15 @@ def load_model(store: DocumentStore, version: str, approximate_from: int = 0) ->
                        float(params["half_life_days"]), approximate_from)
 
 
+def _freeze_long_lived() -> None:
+    """What exists once a model is loaded (modules, the model, the caches) lives about as long as the process:
+    frozen out of the collector's generations, full collections walk only what requests allocate (they were the
+    p99.9 of order writes, docs/benchmarks.md). Unfrozen first, so the collection frees the replaced model."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+
+
 def _gram(vectors_t: np.ndarray, chunk: int = 65_536) -> np.ndarray:
     """Y^T Y in float64, a slice of products at a time (a float64 copy of all would double the model's memory)."""
     gram = np.zeros((vectors_t.shape[0],) * 2)
@@ -194,6 +204,7 @@ class ModelCache:
             return   # known damaged: not re-read on every refresh; a new activation is
         try:
             self._model, self._broken = load_model(self._store, version, self._approximate_from), None
+            _freeze_long_lived()
         except UnavailableError:
             raise
         except Exception as error:  # noqa: BLE001 - see above
