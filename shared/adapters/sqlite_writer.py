@@ -72,6 +72,11 @@ class GroupCommit:
             raise pending.error
         return pending.result
 
+    def waiting(self) -> int:
+        """How many writes wait for the next transaction (diagnostics, and tests that line writes up)."""
+        with self._state:
+            return len(self._queue)
+
     def _open_lock_file(self) -> int:
         if self._lock_fd < 0:
             self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
