@@ -10,7 +10,6 @@ import os
 import sqlite3
 import threading
 import time
-from contextlib import contextmanager
 from dataclasses import replace
 from typing import Iterable, Iterator
 
@@ -18,6 +17,7 @@ import orjson
 
 from shared.domain.errors import (ConfigurationError, ConflictError, NotFoundError, PreconditionFailedError,
                                   UnavailableError, ValidationError)
+from shared.adapters.sqlite_writer import GroupCommit
 from shared.domain.ports import (ETAG, NOT_IN, TIMESTAMP, Document, Page, Query, StoreInfo, Written,
                                  partition_key_of, patch_fields)
 from shared.store_calls import PATCH, POINT_READ, WRITE, query_kind, record_store_call
@@ -46,7 +46,7 @@ _SCAN_BATCH = 2000
 
 
 class SqliteStore:
-    """Thread-safe: one connection per thread; SQLite serializes the writers."""
+    """Thread-safe: one connection per thread; writes go through one GroupCommit (sqlite_writer)."""
 
     embedded = True
     backend = "sqlite"
@@ -56,15 +56,14 @@ class SqliteStore:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
-        # One writer at a time inside this process: SQLite would serialize them anyway, but its busy handler
-        # sleeps in growing steps, which turns contention into long latency tails.
-        self._write_lock = threading.Lock()
+        self._writer: GroupCommit | None = None
         try:
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
             conn = self._conn()
             conn.executescript(_SCHEMA)
             conn.execute("BEGIN IMMEDIATE")   # can we write? A read-only store would fail the first order
             conn.execute("ROLLBACK")
+            self._writer = GroupCommit(path, self._conn)
         except (OSError, sqlite3.Error) as error:
             self.close()
             raise _open_problem(path, error) from None
@@ -91,39 +90,36 @@ class SqliteStore:
                 except sqlite3.ProgrammingError:
                     pass
             self._connections.clear()
+            if self._writer is not None:
+                self._writer.close()
         self._local = threading.local()
 
-    @contextmanager
-    def _transaction(self):
-        """One writer at a time inside this process: SQLite would serialize writers anyway, but its busy
-        handler sleeps in growing steps, which turns contention into long latency tails."""
-        conn = self._conn()
+    def _run(self, operation):
+        """Run `operation(conn)` in a write transaction (shared.adapters.sqlite_writer: group commit, one
+        writer across processes); returns once it committed."""
         try:
-            with self._write_lock:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield conn
-                    conn.execute("COMMIT")
-                except BaseException:
-                    if conn.in_transaction:   # SQLite may have rolled back itself (a full disk does)
-                        conn.execute("ROLLBACK")
-                    raise
+            return self._writer.run(operation)
         except sqlite3.OperationalError as error:
             raise UnavailableError(f"the SQLite store {self.path} is not available: {error}") from error
 
     def _write(self, container: str, doc: Document, mode: str, if_match: str | None = None) -> Written:
         doc_id, pk = _identity(container, doc)
-        with _Reported(container, mode, WRITE) as report, self._transaction() as conn:
-            row = conn.execute(f"SELECT body FROM documents WHERE container=? AND pk=? AND id=? AND {_LIVE}",
+        encoded = _encode(doc)   # before the transaction: encoding is most of a write's work, keep it out of the lock
+
+        def operation(conn: sqlite3.Connection) -> tuple[Document, int]:
+            row = conn.execute(f"SELECT seq FROM documents WHERE container=? AND pk=? AND id=? AND {_LIVE}",
                                (container, pk, doc_id)).fetchone()
             if mode == "create" and row is not None:
                 raise ConflictError(f"{container} document {doc_id!r} already exists")
             if mode == "replace":
                 if row is None:
                     raise NotFoundError(f"{container} document {doc_id!r} does not exist")
-                if if_match is not None and orjson.loads(row[0]).get(ETAG) != if_match:
+                if if_match is not None and _etag(row[0]) != if_match:   # no need to decode the stored body
                     raise PreconditionFailedError(f"{container} document {doc_id!r} was changed by someone else")
-            stored, seq = _insert(conn, container, pk, doc_id, doc)
+            return _insert(conn, container, pk, doc_id, doc, encoded)
+
+        with _Reported(container, mode, WRITE) as report:
+            stored, seq = self._run(operation)
             report.items = 1
         return Written(stored, f"{_SESSION_PREFIX}{seq}")
 
@@ -139,26 +135,32 @@ class SqliteStore:
 
     def upsert_many(self, container: str, docs: Iterable[Document]) -> int:
         """One transaction for the whole batch: all documents land or none do."""
-        batch = [(doc, *_identity(container, doc)) for doc in docs]
+        batch = [(doc, *_identity(container, doc), _encode(doc)) for doc in docs]
         if not batch:
             return 0
-        with _Reported(container, "upsert_many", WRITE) as report, self._transaction() as conn:
+
+        def operation(conn: sqlite3.Connection) -> list[tuple]:
             last = conn.execute("UPDATE sequence SET value = value + ? WHERE one = 1 RETURNING value",
                                 (len(batch),)).fetchone()[0]
             rows = []
-            for seq, (doc, doc_id, pk) in enumerate(batch, start=last - len(batch) + 1):
-                stored = _stamp(doc, seq)
-                rows.append((container, pk, doc_id, orjson.dumps(stored).decode(), seq, _expires(stored)))
+            for seq, (doc, doc_id, pk, encoded) in enumerate(batch, start=last - len(batch) + 1):
+                body, expires = _stamped_body(doc, encoded, seq)[1:]
+                rows.append((container, pk, doc_id, body, seq, expires))
             conn.executemany(_INSERT, rows)
-            report.items, report.item_bytes = len(rows), sum(len(row[3]) for row in rows)
             # Batches come from training and imports, rarely: the moment to delete what has expired for good.
             conn.execute(f"DELETE FROM documents WHERE expires IS NOT NULL AND NOT {_LIVE}")
+            return rows
+
+        with _Reported(container, "upsert_many", WRITE) as report:
+            rows = self._run(operation)
+            report.items, report.item_bytes = len(rows), sum(len(row[3]) for row in rows)
         return len(batch)
 
     def patch(self, container: str, doc_id: str, partition_key: str, *, set_fields: dict | None = None,
               increments: dict | None = None) -> Written:
         patch_fields(container, set_fields, increments)
-        with _Reported(container, "patch", PATCH) as report, self._transaction() as conn:
+
+        def operation(conn: sqlite3.Connection) -> tuple[Document, int]:
             row = conn.execute(f"SELECT body FROM documents WHERE container=? AND pk=? AND id=? AND {_LIVE}",
                                (container, partition_key, doc_id)).fetchone()
             if row is None:
@@ -170,7 +172,10 @@ class SqliteStore:
                 if isinstance(current, bool) or not isinstance(current, (int, float)):
                     raise ValidationError(f"cannot increment {name!r}: it is not a number")
                 doc[name] = current + amount
-            stored, seq = _insert(conn, container, partition_key, doc_id, doc)
+            return _insert(conn, container, partition_key, doc_id, doc, _encode(doc))
+
+        with _Reported(container, "patch", PATCH) as report:
+            stored, seq = self._run(operation)
             report.items = 1
         return Written(stored, f"{_SESSION_PREFIX}{seq}")
 
@@ -185,18 +190,24 @@ class SqliteStore:
         return orjson.loads(row[0])
 
     def delete(self, container: str, doc_id: str, partition_key: str) -> None:
-        with _Reported(container, "delete", WRITE), self._transaction() as conn:
-            cursor = conn.execute("DELETE FROM documents WHERE container=? AND pk=? AND id=?",
-                                  (container, partition_key, doc_id))
-        if cursor.rowcount == 0:
+        def operation(conn: sqlite3.Connection) -> int:
+            return conn.execute("DELETE FROM documents WHERE container=? AND pk=? AND id=?",
+                                (container, partition_key, doc_id)).rowcount
+
+        with _Reported(container, "delete", WRITE):
+            deleted = self._run(operation)
+        if deleted == 0:
             raise NotFoundError(f"{container} document {doc_id!r} not found")
 
     def delete_partition(self, container: str, partition_key: str) -> int:
-        with _Reported(container, "delete_partition", WRITE), self._transaction() as conn:
+        def operation(conn: sqlite3.Connection) -> int:
             live = conn.execute(f"SELECT count(*) FROM documents WHERE container=? AND pk=? AND {_LIVE}",
                                 (container, partition_key)).fetchone()[0]
             conn.execute("DELETE FROM documents WHERE container=? AND pk=?", (container, partition_key))
-        return live
+            return live
+
+        with _Reported(container, "delete_partition", WRITE):
+            return self._run(operation)
 
     def query(self, container: str, query: Query, *, continuation: str | None = None,
               session_token: str | None = None) -> Page:
@@ -288,18 +299,33 @@ def _identity(container: str, doc: Document) -> tuple[str, str]:
     return doc_id, partition_key_of(container, doc)
 
 
-def _insert(conn: sqlite3.Connection, container: str, pk: str, doc_id: str, doc: Document) -> tuple[Document, int]:
+def _encode(doc: Document) -> bytes:
+    """The document's JSON without the system properties, which the write adds once it has its sequence."""
+    if ETAG in doc or TIMESTAMP in doc:
+        doc = {key: value for key, value in doc.items() if key not in (ETAG, TIMESTAMP)}
+    return orjson.dumps(doc)
+
+
+def _insert(conn: sqlite3.Connection, container: str, pk: str, doc_id: str, doc: Document,
+            encoded: bytes) -> tuple[Document, int]:
     seq = conn.execute("UPDATE sequence SET value = value + 1 WHERE one = 1 RETURNING value").fetchone()[0]
-    stored = _stamp(doc, seq)
-    conn.execute(_INSERT, (container, pk, doc_id, orjson.dumps(stored).decode(), seq, _expires(stored)))
+    stored, body, expires = _stamped_body(doc, encoded, seq)
+    conn.execute(_INSERT, (container, pk, doc_id, body, seq, expires))
     return stored, seq
 
 
-def _stamp(doc: Document, seq: int) -> Document:
+def _stamped_body(doc: Document, encoded: bytes, seq: int) -> tuple[Document, str, float | None]:
+    """The stored document, its JSON (`encoded` with the system properties appended: an id makes it a
+    non-empty object) and its expiry time."""
     stored = dict(doc)
-    stored[ETAG] = f"{_ETAG_PREFIX}{seq:x}"   # unique per write: the write's sequence number, per store file
-    stored[TIMESTAMP] = int(time.time())
-    return stored
+    stored[ETAG] = etag = _etag(seq)
+    stored[TIMESTAMP] = stamp = int(time.time())
+    body = encoded[:-1].decode() + f',"{ETAG}":"{etag}","{TIMESTAMP}":{stamp}}}'
+    return stored, body, _expires(stored)
+
+
+def _etag(seq: int) -> str:
+    return f"{_ETAG_PREFIX}{seq:x}"   # unique per write: the write's sequence number, per store file
 
 
 def _expires(doc: Document) -> float | None:

@@ -4,7 +4,12 @@ Counting the orders container instead is a cross-partition query whose cost grow
 stored; here each change feed batch adds its orders to one small document in `trainingRuns`, and the retrain
 decision reads that one document. The document holds a set, not a number: an order delivered twice (the feed
 is at least once) is one entry. It keeps only the newest `cap` entries after the cutoff, because the retrain
-policy only asks whether `min_new_orders` were reached: the count is exact below `cap` and `cap` above it."""
+policy only asks whether `min_new_orders` were reached: the count is exact below `cap` and `cap` above it.
+
+Under a steady stream of orders the feed calls `add` several times a second, so the instance keeps the
+document as it last wrote it and replaces that version directly (etag-guarded: when another instance wrote
+in between, the replace fails and the document is read again), instead of reading it back every batch.
+Reading and rewriting a large counter held the GIL of the process that also answers orders."""
 from __future__ import annotations
 
 import hashlib
@@ -21,6 +26,7 @@ class NewOrderCounter:
     def __init__(self, store: DocumentStore, cap: int):
         self._store = store
         self._cap = max(1, cap)
+        self._last: dict | None = None   # the document as this instance last wrote it (a guess, checked by etag)
 
     def count(self, cutoff: str) -> int:
         """Orders received after `cutoff` (an ISO timestamp; '' before the first model), at most `cap`."""
@@ -31,21 +37,26 @@ class NewOrderCounter:
         """Count the orders of one change feed batch; returns the count after it. Idempotent."""
         fresh = {_key(order): order["receivedAt"] for order in orders
                  if isinstance(order.get("receivedAt"), str) and order["receivedAt"] > cutoff}
-        for _ in range(_RETRIES):
-            doc = self._read()
+        for attempt in range(_RETRIES):
+            remembered = attempt == 0 and self._last is not None
+            doc = self._last if remembered else self._read()
             entries = (doc or {}).get("entries", {})
             merged = _newest({**entries, **fresh}, cutoff, self._cap)
             if merged == entries:
+                if remembered:
+                    continue   # nothing new (a redelivery): read the count others may have raised since
                 return len(merged)
             body = {"id": COUNTER_ID, "type": "newOrdersCounter", "entries": merged}
             try:
                 if doc is None:
-                    self._store.create(TRAINING_RUNS, body)
+                    written = self._store.create(TRAINING_RUNS, body)
                 else:
-                    self._store.replace(TRAINING_RUNS, body, if_match=doc[ETAG])
-                return len(merged)
-            except (errors.ConflictError, errors.PreconditionFailedError):
-                continue  # another instance counted its batch at the same moment: merge again
+                    written = self._store.replace(TRAINING_RUNS, body, if_match=doc[ETAG])
+            except (errors.ConflictError, errors.PreconditionFailedError, errors.NotFoundError):
+                self._last = None
+                continue  # another instance counted its batch at the same moment (or it expired): merge again
+            self._last = written.document
+            return len(merged)
         raise errors.UnavailableError("the new-orders counter stayed contended; the batch will be redelivered")
 
     def _read(self) -> dict | None:
@@ -61,5 +72,8 @@ def _key(order: dict) -> str:
 
 
 def _newest(entries: dict[str, str], cutoff: str, cap: int) -> dict[str, str]:
-    kept = sorted(((received, key) for key, received in entries.items() if received > cutoff), reverse=True)[:cap]
-    return {key: received for received, key in sorted(kept)}
+    kept = {key: received for key, received in entries.items() if received > cutoff}
+    if len(kept) <= cap:   # the common case: no need to sort a large counter
+        return kept
+    newest = sorted(((received, key) for key, received in kept.items()), reverse=True)[:cap]
+    return {key: received for received, key in sorted(newest)}

@@ -41,17 +41,18 @@ class TrainingService:
         often it is delivered, so a batch delivered twice decides the same way and lands on the same request
         id. Costs the same whatever the number of orders stored: a few point reads and one counter write."""
         manifest = self._active_manifest()
-        self.new_orders.add(orders, _cutoff(manifest))
-        return self.maybe_request(manifest)
+        counted = self.new_orders.add(orders, _cutoff(manifest))
+        return self.maybe_request(manifest, counted)
 
-    def maybe_request(self, manifest: dict | None | bool = False) -> dict | None:
+    def maybe_request(self, manifest: dict | None | bool = False, new_orders: int | None = None) -> dict | None:
+        """`new_orders`: the count the caller just wrote (saves reading the counter back)."""
         if manifest is False:
             manifest = self._active_manifest()
         cutoff = _cutoff(manifest)
         ledger = self.requests.ledger()
         facts = RetrainFacts(
             now=self._clock(),
-            new_orders=self.new_orders.count(cutoff),
+            new_orders=self.new_orders.count(cutoff) if new_orders is None else new_orders,
             last_started_at=_seconds(ledger["requests"][0]["createdAt"]) if ledger["requests"] else None,
             model_created_at=_seconds(manifest["createdAt"]) if manifest else None,
             in_flight=bool(self.requests.open_requests()))

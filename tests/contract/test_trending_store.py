@@ -7,7 +7,8 @@ import threading
 import pytest
 
 from shared import store_calls
-from shared.domain.trending import RankingParams
+from shared.domain.ports import MODELS
+from shared.domain.trending import RankingParams, bucket_id, bucket_start
 from shared.services.trending import TrendingBoard, TrendingUpdater
 from tests.contract.store_backends import BACKENDS
 
@@ -31,6 +32,10 @@ def store(request, tmp_path):
     instance = BACKENDS[request.param](tmp_path, request)
     yield instance
     instance.close()
+
+
+def trending_bucket_id(seconds: float) -> str:
+    return bucket_id(bucket_start(seconds))
 
 
 def board(store) -> TrendingBoard:
@@ -108,3 +113,20 @@ def test_the_change_feed_side_makes_no_query(store):
     kinds = calls.kinds()
     assert set(kinds) <= {store_calls.POINT_READ, store_calls.WRITE}
     assert kinds[store_calls.WRITE] == 1 and kinds[store_calls.POINT_READ] == 2
+    with store_calls.recording() as calls:   # new buyers: merged into the bucket this updater wrote, not read again
+        updater.add([order(f"v{n}", "p1") for n in range(100)])
+    assert calls.kinds() == {store_calls.WRITE: 1}
+
+
+def test_a_bucket_another_worker_wrote_since_is_read_again_and_merged(store):
+    first, second = (TrendingUpdater(store, PARAMS, clock=lambda: NOW) for _ in range(2))
+    first.add([order("a", "p")])
+    second.add([order("b", "p")])          # the bucket `first` remembers is now out of date
+    with store_calls.recording() as calls:
+        assert first.add([order("c", "p")]) == 1
+    # One replace refused (etag), one read, one replace that lands: nobody's buyer is lost.
+    assert calls.kinds()[store_calls.WRITE] == 2 and calls.kinds()[store_calls.POINT_READ] == 1
+    assert 2.99 < dict(board(store).ranked())["p"] <= 3
+    store.delete(MODELS, trending_bucket_id(NOW - 60), "trending")   # gone (expired, or deleted by hand)
+    assert first.add([order("d", "p")]) == 1
+    assert 0.99 < dict(board(store).ranked())["p"] <= 1
