@@ -80,6 +80,7 @@ def _as_the_worker_does() -> None:
 def _meter_providers() -> int:
     """OpenTelemetry SDK meter providers alive in this process: each configuration of the distro adds one."""
     sdk = sys.modules.get("opentelemetry.sdk.metrics")
+    gc.unfreeze()   # a model load freezes what exists (shared.services.model_cache); get_objects skips frozen ones
     return 0 if sdk is None else sum(isinstance(thing, sdk.MeterProvider) for thing in gc.get_objects())
 
 
