@@ -51,8 +51,11 @@ def main() -> dict:
         times = " / ".join(f"{run[key]:.2f}" for run in runs)
         print(f"  {label:28} {times} s")
     rss = " / ".join(f"{run['rss_mb']:.0f}" for run in runs)
+    # Issue 16's targets: under 3 s with the 100,000-product model; a million products may take up to the 15 s
+    # a model load may take.
+    target = 3 if PRODUCTS <= 100_000 else 15
     print(f"  RSS after both {rss} MB; target first recommendation "
-          f"under 3 s: {'met' if max(run['recommendation'] for run in runs) < 3 else 'NOT met'}")
+          f"under {target} s: {'met' if max(run['recommendation'] for run in runs) < target else 'NOT met'}")
     return {"runs": runs}
 
 
