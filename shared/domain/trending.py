@@ -24,6 +24,9 @@ PARTITION = "trending"            # the logical partition of the models containe
 BUCKET_TYPE = "trendingBucket"
 # Beyond this many buyers of one product in one hour the count saturates (keeps a bucket well under 2 MB).
 MAX_BUYERS_PER_PRODUCT = 2000
+# An hour's buyers go into parts of at most about this many bytes of JSON (Cosmos DB refuses items over 2 MB):
+# a shop with tens of thousands of orders an hour fills several parts, a small one only the first.
+MAX_BUCKET_BYTES = 1_500_000
 
 
 @dataclass(frozen=True)
@@ -65,8 +68,14 @@ def bucket_start(epoch_seconds: float) -> int:
     return int(epoch_seconds // BUCKET_SECONDS) * BUCKET_SECONDS
 
 
-def bucket_id(start: int) -> str:
-    return "trending-" + datetime.fromtimestamp(start, timezone.utc).strftime("%Y%m%dT%H")
+def bucket_id(start: int, part: int = 0) -> str:
+    hour = "trending-" + datetime.fromtimestamp(start, timezone.utc).strftime("%Y%m%dT%H")
+    return hour if part == 0 else f"{hour}-{part}"
+
+
+def bucket_bytes(buyers: dict[str, list[str]]) -> int:
+    """About the JSON size of a bucket's buyers: each id quoted and followed by a comma or bracket."""
+    return 2 + sum(len(product_id) + 6 + sum(len(key) + 3 for key in keys) for product_id, keys in buyers.items())
 
 
 def order_time(created_seconds: float, received_seconds: float | None) -> float:
@@ -93,14 +102,31 @@ def scores(buckets: Iterable[tuple[int, dict[str, list[str]]]], now_seconds: flo
     """{product id: trending score} from (bucket start, buyers per product) pairs, as of `now_seconds`."""
     oldest = now_seconds - params.trending_window_days * SECONDS_PER_DAY
     found: dict[str, float] = {}
-    for start, buyers in buckets:
+    for start, buyers in _hours(buckets):
         if start + BUCKET_SECONDS <= oldest or start > now_seconds:
             continue   # outside the window; or after `now` (the evaluation's cut): not known yet
         age_days = max(0.0, now_seconds - (start + BUCKET_SECONDS / 2)) / SECONDS_PER_DAY
         weight = float(decay(age_days, params.trending_half_life_days))
         for product_id, keys in buyers.items():
-            found[product_id] = found.get(product_id, 0.0) + weight * len(keys)
+            found[product_id] = found.get(product_id, 0.0) + weight * min(len(keys), MAX_BUYERS_PER_PRODUCT)
     return found
+
+
+def _hours(buckets: Iterable[tuple[int, dict[str, list[str]]]]) -> Iterable[tuple[int, dict]]:
+    """One (start, buyers) per hour: the parts of an hour joined as sets, so a buyer written to two parts (a batch
+    redelivered after the hour moved on to a new part) counts once."""
+    parts: dict[int, list[dict]] = {}
+    for start, buyers in buckets:
+        parts.setdefault(start, []).append(buyers)
+    for start, found in parts.items():
+        if len(found) == 1:
+            yield start, found[0]
+            continue
+        joined: dict[str, set[str]] = {}
+        for buyers in found:
+            for product_id, keys in buyers.items():
+                joined.setdefault(product_id, set()).update(keys)
+        yield start, joined
 
 
 def ranked(found: dict[str, float]) -> list[tuple[str, float]]:

@@ -17,7 +17,6 @@ excludes much of the catalogue (a category filter) is scored exactly over the pr
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
 
@@ -73,8 +72,10 @@ def _build_index(vectors: np.ndarray):
     by faiss's fast-scan kernels."""
     import faiss   # imported only by a process serving a catalogue this large
 
-    # A serving process keeps to one CPU (devhost/processes.py); more OpenMP threads would only contend.
-    faiss.omp_set_num_threads(max(len(os.sched_getaffinity(0)), 1))
+    # One thread: batches are searched in the one scoring thread, a local host process keeps to one CPU
+    # (devhost/processes.py), and without an OpenMP thread pool there is none to race with the other OpenMP
+    # runtimes in the process (implicit's, OpenBLAS) when it exits.
+    faiss.omp_set_num_threads(1)
     products, factors = vectors.shape
     quantizer = faiss.IndexPQ(factors, factors, 4, faiss.METRIC_INNER_PRODUCT)
     sample = np.sort(np.random.default_rng(0).choice(products, min(products, _TRAINING_SAMPLE), replace=False))

@@ -1,7 +1,8 @@
 """Trending in real time: the change feed adds each batch's buyers to hourly bucket documents, and every
 serving instance keeps the buckets of the window in memory, refreshed in the background.
 
-Storage: one document per hour in the `models` container, all in one logical partition (`trending`), so an
+Storage: one document per hour in the `models` container (more parts for an hour of very many buyers, each
+under Cosmos DB's 2 MB item limit), all in one logical partition (`trending`), so an
 instance picks up every change with one single-partition query for the buckets written since the newest
 `_ts` it has seen (usually one or two), never a query across partitions. Writes are idempotent (buyer
 sets, see shared.domain.trending) and safe under several change-feed workers (replace with the etag read,
@@ -29,10 +30,13 @@ _RETRIES = 8
 class TrendingUpdater:
     """The change feed side: `add(orders)` once per batch (any number of times for the same batch)."""
 
-    def __init__(self, store: DocumentStore, params: domain.RankingParams, clock: Callable[[], float] = time.time):
+    def __init__(self, store: DocumentStore, params: domain.RankingParams, clock: Callable[[], float] = time.time,
+                 max_bucket_bytes: int = domain.MAX_BUCKET_BYTES):
         self._store = store
         self._params = params
         self._clock = clock
+        self._max_bucket_bytes = max_bucket_bytes
+        self._open_parts: dict[int, int] = {}   # hour -> the part this instance writes to (the last it found open)
         # The bucket as this instance last wrote it: under a stream of orders the feed adds to the same bucket
         # several times a second, and reading a large bucket back each time held the GIL of the process that
         # answers orders. A guess only: the replace is etag-guarded, and a bucket someone else wrote is read.
@@ -54,21 +58,27 @@ class TrendingUpdater:
         return sum(self._merge(start, additions) for start, additions in sorted(buckets.items()))
 
     def _merge(self, start: int, additions: dict[str, set[str]]) -> bool:
-        doc_id = domain.bucket_id(start)
-        lost_race = False
-        for attempt in range(_RETRIES):
+        part = self._open_parts.get(start, 0)
+        lost_race, read_store, races = False, False, 0
+        while races < _RETRIES:
+            doc_id = domain.bucket_id(start, part)
             if lost_race:   # back off a little, at random, so the same workers do not collide again
-                time.sleep(random.uniform(0, 0.02 * 2 ** min(attempt, 5)))
+                time.sleep(random.uniform(0, 0.02 * 2 ** min(races, 5)))
             last = self._last
-            remembered = attempt == 0 and last is not None and last["id"] == doc_id
+            remembered = not read_store and last is not None and last["id"] == doc_id
             current = last if remembered else self._read(doc_id)
             merged = domain.merge_buyers(current["buyers"] if current else {}, additions)
             if merged is None:
                 if remembered:
-                    continue   # known here already: check the stored bucket before skipping the write
+                    read_store = True   # known here already: check the stored bucket before skipping the write
+                    continue
                 return False   # every buyer already counted: a redelivered batch
+            if current is not None and domain.bucket_bytes(merged) > self._max_bucket_bytes:
+                part += 1   # this part is full: the hour goes on in the next (shared.domain.trending._hours)
+                self._open_parts = {start: part}
+                continue
             body = {"id": doc_id, "modelVersion": domain.PARTITION, "type": domain.BUCKET_TYPE,
-                    "start": from_epoch_seconds(start), "startSeconds": start, "buyers": merged,
+                    "start": from_epoch_seconds(start), "startSeconds": start, "part": part, "buyers": merged,
                     # Expire once out of the window (Cosmos TTL counts from the last write).
                     "ttl": int(self._params.trending_window_days * SECONDS_PER_DAY) + 2 * domain.BUCKET_SECONDS}
             try:
@@ -77,11 +87,13 @@ class TrendingUpdater:
                 else:
                     written = self._store.replace(MODELS, body, if_match=current[ETAG])
             except (errors.ConflictError, errors.PreconditionFailedError, errors.NotFoundError):
-                self._last, lost_race = None, True
+                self._last, lost_race, read_store = None, True, True
+                races += 1
                 continue   # another worker wrote this bucket meanwhile (or it expired): read and merge again
             self._last = written.document
             return True
-        raise errors.UnavailableError(f"trending bucket {doc_id} stayed contended; the batch will be redelivered")
+        raise errors.UnavailableError(f"trending bucket {domain.bucket_id(start, part)} stayed contended; "
+                                      "the batch will be redelivered")
 
     def _read(self, doc_id: str) -> dict | None:
         try:

@@ -130,3 +130,33 @@ def test_a_bucket_another_worker_wrote_since_is_read_again_and_merged(store):
     store.delete(MODELS, trending_bucket_id(NOW - 60), "trending")   # gone (expired, or deleted by hand)
     assert first.add([order("d", "p")]) == 1
     assert 0.99 < dict(board(store).ranked())["p"] <= 1
+
+
+def test_an_hour_of_many_buyers_goes_into_parts_under_the_limit_and_still_counts_each_buyer_once(store):
+    from shared.domain import trending as domain
+    cap = 1000
+    updater = TrendingUpdater(store, PARAMS, clock=lambda: NOW, max_bucket_bytes=cap)
+    batches = [[order(f"shopper-{b}-{n}", f"p{(b + n) % 7}", f"p{(b * n) % 5}") for n in range(10)]
+               for b in range(12)]
+    buyers: dict[str, set[str]] = {}
+    for batch in batches:
+        updater.add(batch)
+        for placed in batch:
+            for line in placed["items"]:
+                buyers.setdefault(line["productId"], set()).add(placed["userId"])
+    start = bucket_start(NOW - 60)
+    parts = []
+    while True:
+        try:
+            parts.append(store.read(MODELS, bucket_id(start, len(parts)), "trending"))
+        except Exception:  # noqa: BLE001 - NotFoundError: no more parts
+            break
+    assert len(parts) > 2 and all(domain.bucket_bytes(part["buyers"]) <= cap for part in parts)
+    # A batch redelivered after the hour moved on, and a second instance that starts from the first part.
+    assert TrendingUpdater(store, PARAMS, clock=lambda: NOW, max_bucket_bytes=cap).add(batches[0]) <= 1
+    updater.add(batches[1])
+    ranked = dict(board(store).ranked())
+    weight = ranked["p0"] / len(buyers["p0"])
+    assert 0.99 < weight <= 1
+    assert {pid: round(score / weight, 6) for pid, score in ranked.items()} == \
+        {pid: float(len(keys)) for pid, keys in buyers.items()}
