@@ -37,23 +37,15 @@ def best_capped(scores: np.ndarray, k: int, category_of: Callable[[int], str | N
     depth = min(len(scores), 4 * k)
     while True:
         ranked = top_k(scores, depth)
-        chosen, per_category = [], {}
-        for index in ranked.tolist():
-            category = category_of(index)
-            if category is not None:
-                if per_category.get(category, 0) >= max_per_category:
-                    continue
-                per_category[category] = per_category.get(category, 0) + 1
-            chosen.append(index)
-            if len(chosen) == k:
-                break
+        chosen = [item[0] for item in cap_ids([(index,) for index in ranked.tolist()], k, category_of,
+                                              max_per_category)]
         if len(chosen) == k or depth >= len(scores) or len(ranked) < depth:
             return np.asarray(chosen, dtype=np.int64)
         depth = min(len(scores), depth * 4)
 
 
-def cap_ids(items: list, k: int, category_of: Callable[[str], str | None], max_per_category: int | None) -> list:
-    """The same cap over an already ranked list of (product id, score)."""
+def cap_ids(items, k: int, category_of: Callable, max_per_category: int | None) -> list:
+    """The same cap over already ranked items (product id or index first: what `category_of` takes)."""
     chosen, per_category = [], {}
     for item in items:
         category = category_of(item[0]) if max_per_category else None
