@@ -73,12 +73,16 @@ class TrendingUpdater:
                     read_store = True   # known here already: check the stored bucket before skipping the write
                     continue
                 return False   # every buyer already counted: a redelivered batch
-            if current is not None and domain.bucket_bytes(merged) > self._max_bucket_bytes:
+            # Kept in the document and grown by each batch's additions (counted whole, so it errs high): no walk
+            # over every buyer of a busy hour on each batch.
+            size = domain.bucket_bytes(additions) + (_approximate_bytes(current) if current else 0)
+            if current is not None and size > self._max_bucket_bytes:
                 part += 1   # this part is full: the hour goes on in the next (shared.domain.trending._hours)
                 self._open_parts = {start: part}
                 continue
             body = {"id": doc_id, "modelVersion": domain.PARTITION, "type": domain.BUCKET_TYPE,
                     "start": from_epoch_seconds(start), "startSeconds": start, "part": part, "buyers": merged,
+                    "approxBytes": size,
                     # Expire once out of the window (Cosmos TTL counts from the last write).
                     "ttl": int(self._params.trending_window_days * SECONDS_PER_DAY) + 2 * domain.BUCKET_SECONDS}
             try:
@@ -205,6 +209,12 @@ class TrendingBoard:
         found = domain.scores(self._buckets.values(), now, self.params)
         self._scores, self._ranked = found, domain.ranked(found)
         self._revision += 1
+
+
+def _approximate_bytes(bucket: dict) -> int:
+    """A bucket's size as its writer estimated it (buckets written before the estimate existed: measured)."""
+    known = bucket.get("approxBytes")
+    return known if isinstance(known, int) else domain.bucket_bytes(bucket["buyers"])
 
 
 def _order_seconds(orders: list[dict]) -> list[float]:
