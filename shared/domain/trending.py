@@ -24,9 +24,10 @@ PARTITION = "trending"            # the logical partition of the models containe
 BUCKET_TYPE = "trendingBucket"
 # Beyond this many buyers of one product in one hour the count saturates (keeps a bucket well under 2 MB).
 MAX_BUYERS_PER_PRODUCT = 2000
-# An hour's buyers go into parts of at most about this many bytes of JSON (Cosmos DB refuses items over 2 MB):
-# a shop with tens of thousands of orders an hour fills several parts, a small one only the first.
-MAX_BUCKET_BYTES = 1_500_000
+# An hour's buyers go into parts of at most about this many bytes of JSON: far under Cosmos DB's 2 MB item
+# limit, and small because each change feed batch rewrites the open part, and a write is charged by its size.
+# A shop with thousands of orders an hour fills several parts, a small one only the first.
+MAX_BUCKET_BYTES = 256_000
 
 
 @dataclass(frozen=True)
