@@ -12,7 +12,7 @@ from typing import Callable
 import azure.functions as func
 import orjson
 
-from functions.identity import (PRINCIPAL_ID_HEADER, claim_order, ensure_shopper,  # noqa: F401 - used by blueprints
+from functions.identity import (PRINCIPAL_ID_HEADER, claim_order, claim_order_async, ensure_shopper,  # noqa: F401 - used by blueprints
                                 ensure_shopper_async, public_read_auth_level, shopper_auth_level)
 from shared.domain import errors
 

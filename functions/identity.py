@@ -77,13 +77,24 @@ def ensure_shopper(req: func.HttpRequest, user_id: str) -> None:
 
 
 async def ensure_shopper_async(req: func.HttpRequest, user_id: str) -> None:
-    """ensure_shopper for functions on the worker's event loop: a key fetch runs in a thread, never on the loop
-    (on the local host the provider may be this very process)."""
+    """ensure_shopper for functions on the worker's event loop."""
+    await _keys_fetched(req)
+    ensure_shopper(req, user_id)
+
+
+async def claim_order_async(req: func.HttpRequest, body: object) -> object:
+    """claim_order for functions on the worker's event loop."""
+    await _keys_fetched(req)
+    return claim_order(req, body)
+
+
+async def _keys_fetched(req: func.HttpRequest) -> None:
+    """In `jwt` mode, the signing keys the request's token needs: a key fetch runs in a thread, never on the
+    loop (on the local host the provider may be this very process)."""
     if _mode() == "jwt":
         tokens, token = bootstrap.shopper_tokens(), bearer_token(req)
         if not tokens.ready(token):
             await asyncio.get_running_loop().run_in_executor(None, tokens.prefetch, token)
-    ensure_shopper(req, user_id)
 
 
 def claim_order(req: func.HttpRequest, body: object) -> object:

@@ -128,19 +128,33 @@ def _served(recorder: Recorder, span: Span, endpoint: str, strategy: str | None,
 
 
 def order_outcomes(function):
-    """Decorates order intake returning an object with `created`: counts created / replayed, and rejected
-    when the order is refused (invalid, or a different order under a used orderId)."""
+    """Decorates order intake (sync or async) returning an object with `created`: counts created / replayed,
+    and rejected when the order is refused (invalid, or a different order under a used orderId)."""
+    def count(placed=None, refused: bool = False) -> None:
+        recorder = _recorder
+        if recorder is not None:
+            recorder.order("rejected" if refused else "created" if placed.created else "replayed")
+
+    if inspect.iscoroutinefunction(function):
+        @functools.wraps(function)
+        async def counted_async(*args, **kwargs):
+            try:
+                placed = await function(*args, **kwargs)
+            except (ValidationError, ConflictError):
+                count(refused=True)
+                raise
+            count(placed)
+            return placed
+        return counted_async
+
     @functools.wraps(function)
     def counted(*args, **kwargs):
-        recorder = _recorder
-        if recorder is None:
-            return function(*args, **kwargs)
         try:
             placed = function(*args, **kwargs)
         except (ValidationError, ConflictError):
-            recorder.order("rejected")
+            count(refused=True)
             raise
-        recorder.order("created" if placed.created else "replayed")
+        count(placed)
         return placed
     return counted
 

@@ -100,28 +100,39 @@ class SqliteStore:
         try:
             return self._writer.run(operation)
         except sqlite3.OperationalError as error:
-            raise UnavailableError(f"the SQLite store {self.path} is not available: {error}") from error
+            raise self._unavailable(error) from error
+
+    def _unavailable(self, error: sqlite3.OperationalError) -> UnavailableError:
+        return UnavailableError(f"the SQLite store {self.path} is not available: {error}")
 
     def _write(self, container: str, doc: Document, mode: str, if_match: str | None = None) -> Written:
-        doc_id, pk = _identity(container, doc)
-        encoded = _encode(doc)   # before the transaction: encoding is most of a write's work, keep it out of the lock
-
-        def operation(conn: sqlite3.Connection) -> tuple[Document, int]:
-            row = conn.execute(f"SELECT seq FROM documents WHERE container=? AND pk=? AND id=? AND {_LIVE}",
-                               (container, pk, doc_id)).fetchone()
-            if mode == "create" and row is not None:
-                raise ConflictError(f"{container} document {doc_id!r} already exists")
-            if mode == "replace":
-                if row is None:
-                    raise NotFoundError(f"{container} document {doc_id!r} does not exist")
-                if if_match is not None and _etag(row[0]) != if_match:   # no need to decode the stored body
-                    raise PreconditionFailedError(f"{container} document {doc_id!r} was changed by someone else")
-            return _insert(conn, container, pk, doc_id, doc, encoded)
-
         with _Reported(container, mode, WRITE) as report:
-            stored, seq = self._run(operation)
+            stored, seq = self._run(_write_operation(container, doc, mode, if_match))
             report.items = 1
         return Written(stored, f"{_SESSION_PREFIX}{seq}")
+
+    def create_each(self, container: str, docs: list[Document]) -> list[Written | Exception]:
+        """`create` for each document, all in one transaction of the group commit, each on its own: a
+        duplicate (ConflictError) or an invalid document fails alone and is returned in its place, not raised.
+        For a caller that gathers writes itself (orders placed on an event loop: shared.services.order_writes)."""
+        operations, outcomes = [], []
+        for doc in docs:
+            try:
+                operations.append(_write_operation(container, doc, "create"))
+                outcomes.append(None)
+            except Exception as error:  # noqa: BLE001 - that document's own failure
+                outcomes.append(error)
+        started = time.perf_counter()
+        results = iter(self._writer.run_all(operations))
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        for at, outcome in enumerate(outcomes):
+            if outcome is None:
+                result, error = next(results)
+                if isinstance(error, sqlite3.OperationalError):
+                    error = self._unavailable(error)
+                outcomes[at] = error if error is not None else Written(result[0], f"{_SESSION_PREFIX}{result[1]}")
+                record_store_call(container, "create", WRITE, None, elapsed_ms, items=int(error is None))
+        return outcomes
 
     # -- DocumentStore -----------------------------------------------------------------------------
     def create(self, container: str, doc: Document) -> Written:
@@ -304,6 +315,27 @@ def _encode(doc: Document) -> bytes:
     if ETAG in doc or TIMESTAMP in doc:
         doc = {key: value for key, value in doc.items() if key not in (ETAG, TIMESTAMP)}
     return orjson.dumps(doc)
+
+
+def _write_operation(container: str, doc: Document, mode: str, if_match: str | None = None):
+    """The transaction step of one create / upsert / replace. Encoding happens here, before any transaction:
+    it is most of a write's work, kept out of the writer lock."""
+    doc_id, pk = _identity(container, doc)
+    encoded = _encode(doc)
+
+    def operation(conn: sqlite3.Connection) -> tuple[Document, int]:
+        row = conn.execute(f"SELECT seq FROM documents WHERE container=? AND pk=? AND id=? AND {_LIVE}",
+                           (container, pk, doc_id)).fetchone()
+        if mode == "create" and row is not None:
+            raise ConflictError(f"{container} document {doc_id!r} already exists")
+        if mode == "replace":
+            if row is None:
+                raise NotFoundError(f"{container} document {doc_id!r} does not exist")
+            if if_match is not None and _etag(row[0]) != if_match:   # no need to decode the stored body
+                raise PreconditionFailedError(f"{container} document {doc_id!r} was changed by someone else")
+        return _insert(conn, container, pk, doc_id, doc, encoded)
+
+    return operation
 
 
 def _insert(conn: sqlite3.Connection, container: str, pk: str, doc_id: str, doc: Document,

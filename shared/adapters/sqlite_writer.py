@@ -56,17 +56,25 @@ class GroupCommit:
     def run(self, operation: Operation[T]) -> T:
         """Run `operation` in a write transaction; returns once that transaction committed. Raises what the
         operation raised (nothing of it was written), or sqlite3.Error when the transaction itself failed."""
-        pending = _Pending(operation)
+        result, error = self.run_all([operation])[0]
+        if error is not None:
+            raise error
+        return result
+
+    def run_all(self, operations: list[Operation]) -> list[tuple[object, BaseException | None]]:
+        """Several writes of one caller (a batch it gathered itself), each in its own savepoint, all in the
+        same transaction; returns once it committed, (result, None) or (None, error) per operation, in order."""
+        if not operations:
+            return []
+        pending = [_Pending(operation) for operation in operations]
         with self._mutex:
-            self._queue.append(pending)
+            self._queue.extend(pending)   # together: whoever leads next takes all of them at once
             leader, self._leading = not self._leading, True
         if not leader:
-            pending.wake.acquire()   # released by the leader: done, or this thread leads now
-        if not pending.done:
+            pending[0].wake.acquire()   # released by the leader: done, or this thread leads now
+        if not pending[0].done:
             self._lead()
-        if pending.error is not None:
-            raise pending.error
-        return pending.result
+        return [(item.result, item.error) for item in pending]
 
     def _lead(self) -> None:
         with self._mutex:

@@ -6,6 +6,7 @@ Dividing by the best candidate's ALS score puts every shopper's scores on one sc
 shopper with a long history are larger), so one weight, chosen by `manage.py tune`, fits everyone."""
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import numpy as np
@@ -15,8 +16,10 @@ from shared.domain.ranking import top_k
 
 def als_scale(scores: np.ndarray) -> float:
     """The best finite score, or 1 when none is positive (dividing would flip or blow up the order)."""
-    finite = scores[np.isfinite(scores)]
-    best = float(finite.max()) if finite.size else 0.0
+    best = float(scores.max()) if scores.size else 0.0
+    if not math.isfinite(best):   # a +inf or NaN somewhere, or nothing but excluded (-inf): look closer
+        finite = scores[np.isfinite(scores)]
+        best = float(finite.max()) if finite.size else 0.0
     return best if best > 0 else 1.0
 
 

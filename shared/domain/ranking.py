@@ -19,10 +19,14 @@ def top_k(scores: np.ndarray, k: int, excluded: np.ndarray | None = None, overwr
     k = min(k, len(scores))
     if k <= 0:
         return np.zeros(0, dtype=np.int64)
-    candidates = _candidates(scores, k) if len(scores) >= _BLOCKS_FROM else np.arange(len(scores))
-    values = scores[candidates]
-    kth = np.partition(values, len(values) - k)[len(values) - k]   # the k-th best score
-    kept = candidates[values >= kth]                               # k of them, more when tied at the edge
+    if len(scores) >= _BLOCKS_FROM:
+        candidates = _candidates(scores, k)
+        values = scores[candidates]
+        kth = np.partition(values, len(values) - k)[len(values) - k]   # the k-th best score
+        kept = candidates[values >= kth]                               # k of them, more when tied at the edge
+    else:
+        kth = np.partition(scores, len(scores) - k)[len(scores) - k]
+        kept = np.flatnonzero(scores >= kth)
     best = kept[np.lexsort((kept, -scores[kept]))][:k]             # ties: lower index first
     return best[np.isfinite(scores[best])]
 

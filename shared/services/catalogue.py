@@ -48,7 +48,10 @@ class Catalogue:
         self._refresh = refresh_seconds
         # (products, has categories, masks computed from these products): replaced as one, so a mask is
         # always cached beside the very snapshot it was computed from.
-        self._view: tuple[dict[str, dict], bool, dict[tuple, tuple[np.ndarray, np.ndarray]]] = ({}, False, {})
+        # (products by id, whether any has a category, unavailable masks per (version, categories),
+        # public fields per product asked for): one tuple, replaced whole, so readers see one snapshot.
+        self._view: tuple[dict[str, dict], bool, dict[tuple, tuple[np.ndarray, np.ndarray]], dict[str, dict]] = \
+            ({}, False, {}, {})
         self._loaded = False
         self._loaded_at = float("-inf")
         self._newest_ts = 0
@@ -113,7 +116,7 @@ class Catalogue:
         for doc in docs:
             products[doc["id"]] = doc
             self._newest_ts = max(self._newest_ts, int(doc.get(TIMESTAMP) or 0))
-        self._view = (products, any(doc.get("category") for doc in products.values()), {})
+        self._view = (products, any(doc.get("category") for doc in products.values()), {}, {})
 
     def unavailable_mask(self, version: str, product_ids: list[str], categories: tuple[str, ...]) -> np.ndarray | None:
         """True where a model product may not be recommended: out of stock, or outside `categories`."""
@@ -128,7 +131,7 @@ class Catalogue:
 
     def _unavailable(self, version, product_ids, categories) -> tuple[np.ndarray, np.ndarray] | None:
         self.snapshot()
-        products, has_categories, masks = self._view
+        products, has_categories, masks, _ = self._view
         if not products:
             return None
         if not has_categories:
@@ -153,5 +156,12 @@ class Catalogue:
         return self._view[1]
 
     def describe(self, product_id: str) -> dict:
-        doc = self._view[0].get(product_id)
-        return {name: doc.get(name) for name in PUBLIC_FIELDS} if doc else {}
+        """A product's public fields ({} when unknown). Kept per snapshot: callers copy it, never change it."""
+        products, _, _, described = self._view
+        found = described.get(product_id)
+        if found is None:
+            doc = products.get(product_id)
+            if not doc:
+                return {}
+            found = described[product_id] = {name: doc.get(name) for name in PUBLIC_FIELDS}
+        return found

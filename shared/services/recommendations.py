@@ -74,12 +74,14 @@ class RecommendationService(ListSteps):
         if model is None:   # no model yet, or a damaged one: its popularity list if readable (model_cache)
             return self._response(user_id, self._models.fallback_popular()[:k], None, "popular")
         vector, raw = self._users.state(model, user_id, session_token, counts=explain)
-        skipped = [model.index[pid] for pid in exclude if pid in model.index] + ([] if include_purchased else list(raw))
+        skipped = np.asarray([model.index[pid] for pid in exclude if pid in model.index], dtype=np.int64)
+        if not include_purchased and len(raw):
+            skipped = np.concatenate([skipped, raw if isinstance(raw, np.ndarray) else np.fromiter(raw, np.int64)])
         if vector is None or not vector.any() or not np.isfinite(vector).all():
             # No vector, or one that says nothing (all zero: only products everyone buys; or not finite):
             # trending (or popularity), as documented, rather than "personalized" scores of 0.
             return self._cold_start(model, user_id, k, categories, exclude, skipped, explain, max_per_category)
-        excluded = np.asarray(skipped, dtype=np.int64)
+        excluded = skipped
         unavailable = self._catalogue.unavailable_indices(model.version, model.product_ids,
                                                           tuple(sorted(categories)))
         if unavailable is not None:
@@ -273,7 +275,7 @@ class _Ranking:
     excluded: np.ndarray
     categories: tuple
     exclude: tuple
-    skipped: list
+    skipped: np.ndarray   # the shopper's own exclusions: the exclude list, then what they bought
     raw: dict | None = None                # the user's decayed counts, kept when explanations are asked for
     max_per_category: int | None = None
     rules: tuple[Rule, ...] = ()

@@ -1,18 +1,18 @@
-"""Scoring many requests at once: requests that ask for scores while a batch is being scored wait, and the
-next pass scores all of them with one matrix product, reading the product vectors once for the whole batch
-instead of once per request. No request ever waits for a batch to fill: a lone request is scored at once, so
-this only changes anything under concurrent load.
-
-Batching is for requests served on an event loop (`score_async`): batches are scored in one scoring thread,
-off the loop, with no thread hand-off per request, which costs more than the scoring of a batch row on a
-small VM. `score` is the plain product, for callers outside a loop (evaluation, the command line)."""
+"""Scoring many requests at once: requests served on an event loop (`score_async`) that ask for scores while
+a batch is being scored wait, and the next pass scores all of them with one matrix product in one scoring
+thread (shared.services.loop_batches), reading the product vectors once for the whole batch instead of once
+per request. Even for a catalogue of a few thousand products that beats scoring each request on the loop:
+measured over HTTP on Online Retail's 3,658 products, 0.72-0.93 ms of server CPU per request unbatched
+against 0.54-0.82 ms batched (2026-12-01). `score` is the plain product, for callers outside a loop
+(evaluation, the command line)."""
 from __future__ import annotations
 
-import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+
+from shared.services.loop_batches import LoopBatches
 
 MAX_BATCH = 64
 # Below this many rows OpenBLAS's matrix product is slower than one vector product per row.
@@ -31,16 +31,14 @@ class Scored:
     approximate: bool = False
 
 
-class BatchedScoring:
+class BatchedScoring(LoopBatches):
     """What every scorer shares: one request at a time (`score`), or batched on an event loop
     (`score_async`). A scorer says how a batch is scored (`score_rows`) and how one vector scores every
     product (`exact`); `vectors_t` is factors x products (perhaps a view)."""
 
     vectors_t: np.ndarray
-
-    def __init__(self):
-        self._waiting: list[tuple[tuple, asyncio.Future]] = []
-        self._async_batches: asyncio.Task | None = None
+    batch_executor = _SCORING_THREAD
+    max_batch = MAX_BATCH
 
     def exact(self, vector: np.ndarray) -> Scored:
         return Scored(vector @ self.vectors_t)
@@ -55,28 +53,11 @@ class BatchedScoring:
         raise NotImplementedError
 
     async def score_async(self, vector: np.ndarray, excluded: np.ndarray | None = None, own: int = 0) -> Scored:
-        """`score`, joining this loop's next batch."""
-        future = asyncio.get_running_loop().create_future()
-        self._waiting.append(((vector, excluded, own), future))
-        if self._async_batches is None or self._async_batches.done():
-            self._async_batches = asyncio.get_running_loop().create_task(self._score_waiting())
-        return await future
+        """`score`, joining this loop's next batch (shared.services.loop_batches)."""
+        return await self.submit((vector, excluded, own))
 
-    async def _score_waiting(self) -> None:
-        loop = asyncio.get_running_loop()
-        while self._waiting:
-            batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
-            try:
-                rows = await loop.run_in_executor(_SCORING_THREAD, self.score_rows, [item[0] for item in batch])
-            except Exception as error:  # noqa: BLE001 - hand the failure to every request of the batch
-                rows = [error] * len(batch)
-            for (_, future), row in zip(batch, rows):
-                if future.done():      # its request was cancelled
-                    continue
-                if isinstance(row, Exception):
-                    future.set_exception(row)
-                else:
-                    future.set_result(row)
+    def run_batch(self, requests: list[tuple[np.ndarray, np.ndarray | None, int]]) -> list[Scored]:
+        return self.score_rows(requests)
 
 
 class BatchScorer(BatchedScoring):

@@ -28,7 +28,7 @@ class UserStates:
     def state(self, model: LoadedModel, user_id: str, session_token: str | None, counts: bool = True):
         """(vector or None for cold start, {product index: decayed count} of the products bought) from the user's
         vector document and the orders that document does not cover yet. Without `counts` the second part may be
-        a list of just the product indices (when the trained vector stands, that is all a ranking needs)."""
+        an array of just the product indices (when the trained vector stands, that is all a ranking needs)."""
         try:
             # No session token here: the shopper's token belongs to the orders container (session tokens are
             # per container); sent to userVectors it can be answered 404/1002, read session not available.
@@ -74,8 +74,9 @@ class UserStates:
         key = (model.version, doc["id"], doc.get(ETAG))
         state = self._trained.get(key) if key[2] is not None else None
         if state is None:
-            bought = [model.index[pid] for pid in doc["interactions"] if pid in model.index]
-            state = (decode_vectors(doc["vector"], model.vectors.shape[1])[0], bought) if bought else (None, [])
+            bought = np.fromiter((model.index[pid] for pid in doc["interactions"] if pid in model.index), np.int64)
+            state = (decode_vectors(doc["vector"], model.vectors.shape[1])[0], bought) if bought.size else \
+                (None, bought)
             if key[2] is not None:
                 self._trained.put(key, state)
         return state

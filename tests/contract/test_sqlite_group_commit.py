@@ -125,6 +125,66 @@ def test_a_transaction_that_cannot_commit_fails_every_write_in_it(database):
     stuck.close()
 
 
+def test_writes_gathered_by_one_caller_go_into_one_transaction_each_failing_alone(database):
+    writer = writer_on(database)
+    entered, release = threading.Event(), threading.Event()
+
+    def hold(conn):
+        entered.set()
+        release.wait()
+
+    def insert(name: str):
+        def operation(conn):
+            conn.execute("INSERT INTO rows VALUES (?)", (name,))
+            if name == "bad":
+                raise Refused(name)
+            return name
+        return operation
+
+    holder = threading.Thread(target=writer.run, args=(hold,))
+    holder.start()
+    assert entered.wait(30)
+    gathered: list = []
+    caller = threading.Thread(target=lambda: gathered.extend(writer.run_all([insert(n) for n in ("a", "bad", "b")])))
+    caller.start()
+    wait_until(lambda: writer.waiting() == 3, "the three writes queued together")
+    assert gathered == []                        # nobody is answered before their commit
+    release.set()
+    holder.join()
+    caller.join()
+    assert [result for result, _ in gathered] == ["a", None, "b"]
+    assert [type(error) for _, error in gathered] == [type(None), Refused, type(None)]
+    assert sorted(row[0] for row in sqlite3.connect(database).execute("SELECT name FROM rows")) == ["a", "b"]
+    assert writer.run_all([]) == []
+    writer.close()
+
+
+def test_gathered_writes_in_a_transaction_that_cannot_commit_all_fail(database):
+    blocker = sqlite3.connect(database, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    short = sqlite3.connect(database, isolation_level=None, check_same_thread=False, timeout=0.1)
+    stuck = GroupCommit(database, lambda: short)
+    outcomes = stuck.run_all([lambda conn: conn.execute("INSERT INTO rows VALUES ('x')")] * 2)
+    blocker.execute("ROLLBACK")
+    assert [type(error) for _, error in outcomes] == [sqlite3.OperationalError] * 2
+    assert list(sqlite3.connect(database).execute("SELECT name FROM rows")) == []
+    stuck.close()
+
+
+def test_create_each_creates_each_document_on_its_own(tmp_path):
+    store = SqliteStore(str(tmp_path / "each.sqlite3"))
+    store.create(ORDERS, {"id": "taken", "userId": "u1"})
+    outcomes = store.create_each(ORDERS, [{"id": "a", "userId": "u1"}, {"id": "taken", "userId": "u1"},
+                                          {"userId": "u1"}, {"id": "a", "userId": "u1"}, {"id": "b", "userId": "u2"}])
+    kinds = [type(outcome).__name__ for outcome in outcomes]
+    assert kinds == ["Written", "ConflictError", "ValueError", "ConflictError", "Written"]
+    assert outcomes[0].document["id"] == "a" and outcomes[4].document["userId"] == "u2"
+    assert outcomes[0].session_token != outcomes[4].session_token   # two writes, two sequence numbers
+    assert sorted(doc["id"] for doc in store.scan(ORDERS)) == ["a", "b", "taken"]
+    assert store.read(ORDERS, "a", "u1")["_etag"] == outcomes[0].document["_etag"]
+    store.close()
+
+
 _PLACE_ORDERS = """
 import sys, threading
 from shared.adapters.sqlite_store import SqliteStore

@@ -1,4 +1,5 @@
 """The HTTP functions called directly with func.HttpRequest, over a real SQLite store."""
+import asyncio
 import json
 
 import azure.functions as func
@@ -11,7 +12,7 @@ from shared.domain.ports import ORDERS
 
 def post(body, headers=None):
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return create_order(func.HttpRequest("POST", "/api/orders", headers=headers or {}, body=raw))
+    return asyncio.run(create_order(func.HttpRequest("POST", "/api/orders", headers=headers or {}, body=raw)))
 
 
 def get_orders(user, params=None, headers=None):

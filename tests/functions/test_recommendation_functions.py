@@ -29,7 +29,7 @@ def recommend(user, headers=None, **params):
 
 
 def post_order(body):
-    response = create_order(func.HttpRequest("POST", "/api/orders", body=json.dumps(body).encode()))
+    response = asyncio.run(create_order(func.HttpRequest("POST", "/api/orders", body=json.dumps(body).encode())))
     return response.status_code, response.headers
 
 

@@ -37,7 +37,8 @@ def bearer(token):
 
 
 def place(body, headers):
-    return create_order(func.HttpRequest("POST", "/api/orders", headers=headers, body=json.dumps(body).encode()))
+    return asyncio.run(create_order(func.HttpRequest("POST", "/api/orders", headers=headers,
+                                                     body=json.dumps(body).encode())))
 
 
 def orders_of(user, headers):

@@ -111,8 +111,22 @@ def test_orders_are_counted_by_outcome(recorder, wired):
     assert recorder.orders == ["created", "replayed", "rejected", "rejected"]
 
 
+def test_orders_placed_on_an_event_loop_are_counted_by_outcome(recorder, wired):
+    service = OrderService(wired)
+    order = {"orderId": "o-1", "userId": "u1", "items": [{"productId": "p1", "quantity": 1}]}
+    assert asyncio.run(service.place_async(order)).created
+    assert not asyncio.run(service.place_async(order)).created
+    with pytest.raises(ConflictError):
+        asyncio.run(service.place_async(dict(order, items=[{"productId": "p2", "quantity": 1}])))
+    with pytest.raises(ValidationError):
+        asyncio.run(service.place_async({"userId": "u1", "items": []}))
+    assert recorder.orders == ["created", "replayed", "rejected", "rejected"]
+
+
 def test_an_order_the_store_could_not_take_is_not_counted_as_rejected(recorder):
     class DownStore:
+        embedded = False
+
         def create(self, container, doc):
             raise UnavailableError("Cosmos DB is throttling")
     with pytest.raises(UnavailableError):
