@@ -159,12 +159,31 @@ class CosmosStore:
         return Written(_clean(item), token)
 
     def read(self, container: str, doc_id: str, partition_key: str, *, session_token: str | None = None) -> Document:
-        options = {"session_token": session_token} if session_token else {}
-        return _clean(self._measured(
-            container, "read", POINT_READ, f"{container} document {doc_id!r}",
-            lambda hook: self._container(container).read_item(doc_id, partition_key=partition_key,
-                                                              response_hook=hook, **options),
-            idempotent=True, sized=lambda item: _sized([item])))
+        return self._point_read(container, "read", doc_id, partition_key, session_token)
+
+    def read_if_changed(self, container: str, doc_id: str, partition_key: str, etag: str, *,
+                        session_token: str | None = None) -> Document | None:
+        """`If-None-Match: <etag>`: Cosmos DB answers 304 Not Modified with no body when the document still has
+        that etag. azure-cosmos 4.17 raises only for statuses >= 400 and returns an empty CosmosDict for an
+        answer without a body, so an empty item is the 304 (a stored document always has an id)."""
+        if not _sendable_etag(etag):
+            # Never an etag of Cosmos DB's: `*` would match every document, the SDK refuses an empty one, and a
+            # header cannot carry control characters. Such an etag matches nothing: the document comes back.
+            return self._point_read(container, "read_if_changed", doc_id, partition_key, session_token)
+        return self._point_read(container, "read_if_changed", doc_id, partition_key, session_token,
+                                etag=etag, match_condition=MatchConditions.IfModified)
+
+    def _point_read(self, container: str, operation: str, doc_id: str, partition_key: str,
+                    session_token: str | None, **conditions: Any) -> Document | None:
+        options = {"session_token": session_token, **conditions} if session_token else conditions
+
+        def read_item(hook: _Responses) -> dict | None:
+            item = self._container(container).read_item(doc_id, partition_key=partition_key, response_hook=hook,
+                                                        **options)
+            return None if conditions and not item else item   # None: 304, a point read of nothing
+        found = self._measured(container, operation, POINT_READ, f"{container} document {doc_id!r}", read_item,
+                               idempotent=True, sized=lambda item: _sized([item]))
+        return None if found is None else _clean(found)
 
     def delete(self, container: str, doc_id: str, partition_key: str) -> None:
         self._measured(container, "delete", WRITE, f"{container} document {doc_id!r}",
@@ -327,6 +346,12 @@ def _checked(container: str, doc: Document) -> Document:
         raise ValueError(f"document for {container} needs a string 'id'")
     partition_key_of(container, doc)
     return doc
+
+
+def _sendable_etag(etag: str) -> bool:
+    """An etag that can go in an If-None-Match header as a value to compare (not the wildcard `*`)."""
+    return isinstance(etag, str) and etag not in ("", "*") and etag.isascii() and etag.isprintable() and \
+        etag == etag.strip()
 
 
 def _clean(item: dict) -> Document:

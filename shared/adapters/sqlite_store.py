@@ -200,6 +200,23 @@ class SqliteStore:
             report.items, report.item_bytes = 1, len(row[0])
         return orjson.loads(row[0])
 
+    def read_if_changed(self, container: str, doc_id: str, partition_key: str, etag: str, *,
+                        session_token: str | None = None) -> Document | None:
+        check_session_token(session_token)
+        # The etag is the write's sequence number: compared in SQL, so an unchanged body is never fetched.
+        # An etag that is not one of ours gets no number (-1 matches no sequence) and the body comes back.
+        seq = _seq_of(etag)
+        with _Reported(container, "read_if_changed", POINT_READ) as report:
+            row = self._conn().execute(
+                f"SELECT CASE WHEN seq = ? THEN NULL ELSE body END FROM documents WHERE container=? AND pk=? "
+                f"AND id=? AND {_LIVE}", (seq, container, partition_key, doc_id)).fetchone()
+            if row is None:
+                raise NotFoundError(f"{container} document {doc_id!r} not found")
+            if row[0] is None:   # not modified: a point read of nothing
+                return None
+            report.items, report.item_bytes = 1, len(row[0])
+        return orjson.loads(row[0])
+
     def delete(self, container: str, doc_id: str, partition_key: str) -> None:
         def operation(conn: sqlite3.Connection) -> int:
             return conn.execute("DELETE FROM documents WHERE container=? AND pk=? AND id=?",
@@ -358,6 +375,15 @@ def _stamped_body(doc: Document, encoded: bytes, seq: int) -> tuple[Document, st
 
 def _etag(seq: int) -> str:
     return f"{_ETAG_PREFIX}{seq:x}"   # unique per write: the write's sequence number, per store file
+
+
+def _seq_of(etag: str) -> int:
+    """The sequence number in one of our etags (`_etag`), -1 (no sequence) for anything else."""
+    try:
+        seq = int(etag[len(_ETAG_PREFIX):], 16) if isinstance(etag, str) and etag.startswith(_ETAG_PREFIX) else -1
+    except ValueError:
+        return -1
+    return seq if 0 <= seq < 2 ** 63 and _etag(seq) == etag else -1
 
 
 def _expires(doc: Document) -> float | None:

@@ -107,6 +107,14 @@ class DocumentStore(Protocol):
     def read(self, container: str, doc_id: str, partition_key: str, *,
              session_token: str | None = None) -> Document: ...
 
+    def read_if_changed(self, container: str, doc_id: str, partition_key: str, etag: str, *,
+                        session_token: str | None = None) -> Document | None:
+        """A conditional point read (Cosmos DB `If-None-Match`): the document as `read` returns it when its
+        current etag differs from `etag`; None when it still has that etag, and then its body is neither sent
+        nor decoded. NotFoundError when it does not exist or has expired, exactly like `read`. An etag this
+        store did not hand out (garbage, empty, `*`) never matches: the answer is then the document."""
+        ...
+
     def delete(self, container: str, doc_id: str, partition_key: str) -> None: ...
 
     def delete_partition(self, container: str, partition_key: str) -> int:

@@ -3,7 +3,9 @@ from tests/cosmos_server/package-lock.json) in a node subprocess on a free local
 
 It serves https with a self-signed certificate, so clients connect with COSMOS_VERIFY_TLS=false; it accepts
 any key. It keeps data in memory only, returns no session tokens and has no real change feed or transactional
-batch; tests/contract/test_cosmos_http_boundary.py covers what it cannot show."""
+batch; tests/contract/test_cosmos_http_boundary.py covers what it cannot show. Two point-read answers are made
+Cosmos DB's by the LAUNCHER below: 404 for a missing document, and the conditional read (If-None-Match with the
+document's etag answers 304 Not Modified with an empty body), which the package ignores."""
 from __future__ import annotations
 
 import os
@@ -26,9 +28,12 @@ ENTRY = os.path.join(PACKAGE_DIR, "node_modules", "@vercel", "cosmosdb-server", 
 EMULATOR_KEY = "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIMsDA=="
 START_TIMEOUT = 30.0
 
-# @vercel/cosmosdb-server 1.0.1 answers a point read of a missing document with 500 ("Cannot read properties of
-# undefined"), where Cosmos DB answers 404. This launcher fixes that one handler before the server loads its
-# routes, then runs the package's own CLI; everything else is the package as published.
+# @vercel/cosmosdb-server 1.0.1 differs from Cosmos DB on point reads in two ways this launcher fixes, in the one
+# handler, before the server loads its routes; then it runs the package's own CLI, the rest as published:
+# - a read of a missing document answers 500 ("Cannot read properties of undefined"), where Cosmos DB answers 404;
+# - it ignores If-None-Match on a point read (it uses the header only for the change feed, with A-IM), where Cosmos
+#   DB answers 304 Not Modified with an empty body when the document still has that etag, or for `*` any etag
+#   (REST API "Get a Document"; .NET RequestOptions.IfNoneMatchEtag). Requests with A-IM are left to the package.
 LAUNCHER = r"""
 const lib = process.env.COSMOSDB_SERVER_LIB;
 const handler = require(`${lib}/handler/read-document`);
@@ -37,10 +42,18 @@ const original = handler.default;
 handler.default = (account, req, res, params) => {
   const collection = account.database(params.dbId).collection(params.collId);
   const header = partitionFromHeader(req);
-  if (collection.read() && header !== undefined &&
-      !collection.document(params.docId, parsePartitionKey(header, params.docId)).read()) {
-    res.statusCode = 404;
-    return { code: "NotFound", message: "Entity with the specified id does not exist in the system." };
+  if (collection.read() && header !== undefined) {
+    const stored = collection.document(params.docId, parsePartitionKey(header, params.docId)).read();
+    if (!stored) {
+      res.statusCode = 404;
+      return { code: "NotFound", message: "Entity with the specified id does not exist in the system." };
+    }
+    const ifNoneMatch = req.headers["if-none-match"];
+    if (!req.headers["a-im"] && (ifNoneMatch === "*" || ifNoneMatch === stored._etag)) {
+      res.statusCode = 304;
+      res.setHeader("etag", stored._etag);
+      return undefined;
+    }
   }
   return original(account, req, res, params);
 };

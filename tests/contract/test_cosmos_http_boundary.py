@@ -166,6 +166,8 @@ class _Handler(BaseHTTPRequestHandler):
                 if current is None:
                     return self._send(404, {"code": "NotFound", "message": "Entity does not exist"},
                                       _charged("read"))
+                if headers.get("if-none-match") in (current["_etag"], "*"):   # Get a Document: 304, no body
+                    return self._send(304, None, {"etag": current["_etag"], **_charged("read")})
                 return self._send(200, current, {"x-ms-session-token": f"0:-1#{server.lsn.get(container, 0)}",
                                                  **_charged("read")})
             if method == "DELETE":
@@ -516,6 +518,28 @@ def test_every_store_call_reports_the_request_charge_of_its_own_responses(store,
         ("read", store_calls.POINT_READ, CHARGES["read"]),
         ("query", store_calls.SINGLE_PARTITION_QUERY, pytest.approx(3 * CHARGES["query-page"]))]
     assert all(call.container in (ORDERS, TRAINING_RUNS) and call.duration_ms > 0 for call in calls.calls)
+
+
+def test_a_conditional_read_sends_if_none_match_and_takes_a_304_as_not_modified(store, server):
+    """If-None-Match carries the etag as Cosmos DB gave it (quoted); the 304 (no body) is None, charged, reported
+    as a point read of nothing and neither retried nor an error; an etag that is not Cosmos DB's (`*`, empty, one
+    no header can carry) is a plain read: `*` would match any document."""
+    from shared import store_calls
+    etag = store.create(ORDERS, order("o1")).document["_etag"]
+    with store_calls.recording() as calls:
+        assert store.read_if_changed(ORDERS, "o1", "u1", etag) is None
+    assert [headers.get("if-none-match") for headers in server.headers_of("GET", "/docs/o1")] == [etag]
+    assert [(call.operation, call.kind, call.charge, call.items, call.item_bytes) for call in calls.calls] == [
+        ("read_if_changed", store_calls.POINT_READ, CHARGES["read"], 0, 0)]
+    changed = store.upsert(ORDERS, order("o1")).document["_etag"]
+    assert store.read_if_changed(ORDERS, "o1", "u1", etag)["_etag"] == changed
+    for not_an_etag in ("*", "", "bad\r\nvalue"):
+        assert store.read_if_changed(ORDERS, "o1", "u1", not_an_etag)["_etag"] == changed
+    assert [headers.get("if-none-match") for headers in server.headers_of("GET", "/docs/o1")] == \
+        [etag, etag, None, None, None]
+    server.fail("GET", "/docs/o1", 404)
+    with pytest.raises(NotFoundError):
+        store.read_if_changed(ORDERS, "o1", "u1", changed)
 
 
 def test_delete_partition_queries_one_partition_for_ids_and_deletes_each_in_it(store, server):

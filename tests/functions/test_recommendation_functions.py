@@ -191,6 +191,10 @@ class RemoteLikeStore:
         self.read_threads.add(threading.get_ident())
         return self._inner.read(*args, **kwargs)
 
+    def read_if_changed(self, *args, **kwargs):
+        self.read_threads.add(threading.get_ident())
+        return self._inner.read_if_changed(*args, **kwargs)
+
     def query(self, *args, **kwargs):
         self.read_threads.add(threading.get_ident())
         return self._inner.query(*args, **kwargs)
