@@ -4,6 +4,7 @@ when there are such orders."""
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -17,41 +18,51 @@ from shared.services.lru import LruCache
 from shared.services.model_cache import LoadedModel
 
 MAX_ORDERS_READ = 1000   # a user's history beyond this many newest orders is left to the trained vector
-TRAINED_STATES_KEPT = 4096   # users whose decoded document state a process keeps (a few MB at most)
+KNOWN_USERS_KEPT = 4096   # users whose document a process keeps the gist of (etag, trained state: a few MB)
+
+
+@dataclass(frozen=True)
+class _Known:
+    """What a process keeps of a user document it read: its etag, what the orders query needs, and the
+    trained state (vector, indices of the products bought) when the document is of the model served."""
+    etag: str
+    received_through: str
+    recent_ids: tuple[str, ...]
+    model_version: str
+    trained: tuple | None
 
 
 class UserStates:
     def __init__(self, store: DocumentStore):
         self._store = store
-        self._trained = LruCache(TRAINED_STATES_KEPT)
+        self._known = LruCache(KNOWN_USERS_KEPT)
 
     def state(self, model: LoadedModel, user_id: str, session_token: str | None, counts: bool = True):
         """(vector or None for cold start, {product index: decayed count} of the products bought) from the user's
         vector document and the orders that document does not cover yet. Without `counts` the second part may be
         an array of just the product indices (when the trained vector stands, that is all a ranking needs)."""
-        try:
-            # No session token here: the shopper's token belongs to the orders container (session tokens are
-            # per container); sent to userVectors it can be answered 404/1002, read session not available.
-            doc = self._store.read(USER_VECTORS, user_id, user_id)
-        except NotFoundError:
-            doc = None
-        filters = (Filter("receivedAt", ">", _fold_in_from(doc["receivedThrough"])),) if doc is not None else ()
-        if doc is not None and doc["recentOrderIds"]:
+        known, doc = self._document(model, user_id, fresh=counts)
+        filters = (Filter("receivedAt", ">", _fold_in_from(known.received_through)),) if known is not None else ()
+        if known is not None and known.recent_ids:
             # The orders in the overlap that the document already counts are left out by the store: after a bulk
             # import that is every order of the user, which would otherwise be read and decoded on each request.
-            filters += (Filter("id", NOT_IN, tuple(doc["recentOrderIds"])),)
+            filters += (Filter("id", NOT_IN, known.recent_ids),)
         query = Query(partition_key=user_id, filters=filters, order_by="receivedAt", descending=True,
                       limit=MAX_ORDERS_READ)
-        seen = set(doc["recentOrderIds"]) if doc else set()
+        seen = set(known.recent_ids) if known is not None else set()
         orders = [order for order in self._store.query(ORDERS, query, session_token=session_token).items
                   if order["id"] not in seen]
         created = to_epoch_seconds([order["createdAt"] for order in orders]) if orders else []
         lines = [(model.index[line["productId"]], when) for order, when in zip(orders, created)
                  for line in order["items"] if line["productId"] in model.index]
-        if doc is not None and not lines and doc["modelVersion"] == model.version and not counts:
+        if known is not None and not lines and known.model_version == model.version and not counts:
             # Nothing new: the trained vector stands, and only which products were bought is needed (no decay
             # of every interaction, which is most of the Python work for a customer of a thousand products).
-            return self._trained_state(model, doc)
+            return known.trained
+        if known is not None and doc is None:
+            # Unchanged since this process last read it, but folding in needs the whole document: read it, and
+            # the orders again with it (it may have been rewritten a moment ago).
+            return self.state(model, user_id, session_token, counts=True)
         # The user's reference time (shared.domain.weighting) with their new orders: the document's counts
         # are relative to its decayReference and move with it.
         doc_reference = _epoch(doc["decayReference"]) if doc is not None else float("-inf")
@@ -68,18 +79,33 @@ class UserStates:
             return None, {}
         return solve_user(model.fold_in, raw), raw
 
-    def _trained_state(self, model: LoadedModel, doc: dict):
-        """(trained vector, indices of the products bought) of a user document, kept per process for the users
-        asked for most: a document changes only with its etag, and a heavy customer's has thousands of products."""
-        key = (model.version, doc["id"], doc.get(ETAG))
-        state = self._trained.get(key) if key[2] is not None else None
-        if state is None:
-            bought = np.fromiter((model.index[pid] for pid in doc["interactions"] if pid in model.index), np.int64)
-            state = (decode_vectors(doc["vector"], model.vectors.shape[1])[0], bought) if bought.size else \
-                (None, bought)
-            if key[2] is not None:
-                self._trained.put(key, state)
-        return state
+    def _document(self, model: LoadedModel, user_id: str, fresh: bool) -> tuple[_Known | None, dict | None]:
+        """(what is known of the user's document, the document itself when it was read): with `fresh` the
+        document is read whole; otherwise, for a user read before, only when its etag changed (a conditional
+        read: a heavy customer's document is 60 KB of JSON, decoded for nothing when unchanged)."""
+        before = None if fresh else self._known.get(user_id)
+        try:
+            # No session token here: the shopper's token belongs to the orders container (session tokens are
+            # per container); sent to userVectors it can be answered 404/1002, read session not available.
+            if before is not None and before.model_version == model.version and before.trained is not None:
+                doc = self._store.read_if_changed(USER_VECTORS, user_id, user_id, before.etag)
+                if doc is None:
+                    return before, None
+            else:
+                doc = self._store.read(USER_VECTORS, user_id, user_id)
+        except NotFoundError:
+            return None, None
+        known = _Known(doc.get(ETAG) or "", doc["receivedThrough"], tuple(doc["recentOrderIds"]),
+                       doc["modelVersion"], _trained(model, doc) if doc["modelVersion"] == model.version else None)
+        if known.etag:
+            self._known.put(user_id, known)
+        return known, doc
+
+
+def _trained(model: LoadedModel, doc: dict) -> tuple:
+    """(trained vector, indices of the products bought) of a document of the model served."""
+    bought = np.fromiter((model.index[pid] for pid in doc["interactions"] if pid in model.index), np.int64)
+    return (decode_vectors(doc["vector"], model.vectors.shape[1])[0], bought) if bought.size else (None, bought)
 
 
 # Depends only on the user document's model version, so a handful of values serve every request.

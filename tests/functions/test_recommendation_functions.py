@@ -285,3 +285,21 @@ def test_a_rewritten_user_document_is_served_at_once_not_a_kept_copy(serving):
     _, after = recommend("u005", k=5)
     assert after["strategy"] == "personalized" and after["items"] != before["items"]
     assert sum(int(item["productId"][1:]) % 4 == 2 for item in after["items"]) >= 4
+
+
+def test_an_unchanged_user_document_is_not_read_whole_again_and_a_deleted_one_is_not_served(serving):
+    """A process asks for the user document again only if its etag changed (a conditional read, answered with no
+    body when unchanged); once the shopper's data is erased they are a cold start, not their kept vector."""
+    from shared import store_calls
+    from shared.domain.ports import USER_VECTORS
+    trained(serving, bootstrap.model_registry(), clustered_orders())
+    _, first = recommend("u005", k=5)
+    with store_calls.recording() as calls:
+        _, again = recommend("u005", k=5)
+    user_doc_calls = [(call.operation, call.items) for call in calls.calls if call.container == USER_VECTORS]
+    assert user_doc_calls == [("read_if_changed", 0)]
+    assert again["items"] == first["items"] and again["strategy"] == "personalized"
+    serving.delete(USER_VECTORS, "u005", "u005")   # as erasing the shopper's data does, with their orders
+    serving.delete_partition("orders", "u005")
+    _, after = recommend("u005", k=5)
+    assert after["strategy"] != "personalized"
