@@ -99,11 +99,13 @@ def merge_buyers(existing: dict[str, list[str]], additions: dict[str, set[str]])
 
 
 def scores(buckets: Iterable[tuple[int, dict[str, list[str]]]], now_seconds: float,
-           params: RankingParams) -> dict[str, float]:
-    """{product id: trending score} from (bucket start, buyers per product) pairs, as of `now_seconds`."""
+           params: RankingParams, joined: dict | None = None) -> dict[str, float]:
+    """{product id: trending score} from (bucket start, buyers per product) pairs, as of `now_seconds`.
+    `joined`: a dict the caller keeps from one call to the next, in which an hour of several parts stays joined
+    while its parts are the same objects (a busy hour's buyers are not joined again on every refresh)."""
     oldest = now_seconds - params.trending_window_days * SECONDS_PER_DAY
     found: dict[str, float] = {}
-    for start, buyers in _hours(buckets):
+    for start, buyers in _hours(buckets, {} if joined is None else joined):
         if start + BUCKET_SECONDS <= oldest or start > now_seconds:
             continue   # outside the window; or after `now` (the evaluation's cut): not known yet
         age_days = max(0.0, now_seconds - (start + BUCKET_SECONDS / 2)) / SECONDS_PER_DAY
@@ -113,21 +115,30 @@ def scores(buckets: Iterable[tuple[int, dict[str, list[str]]]], now_seconds: flo
     return found
 
 
-def _hours(buckets: Iterable[tuple[int, dict[str, list[str]]]]) -> Iterable[tuple[int, dict]]:
+def _hours(buckets: Iterable[tuple[int, dict[str, list[str]]]], joined: dict) -> Iterable[tuple[int, dict]]:
     """One (start, buyers) per hour: the parts of an hour joined as sets, so a buyer written to two parts (a batch
-    redelivered after the hour moved on to a new part) counts once."""
+    redelivered after the hour moved on to a new part) counts once.
+
+    `joined` keeps {start: (parts, union)} from the call before: only the parts that are new objects since (the
+    open part, rewritten by each change feed batch) are added to the hour's union. That is exact because a part
+    only ever gains buyers (shared.services.trending merges into it); the other parts are not walked again."""
     parts: dict[int, list[dict]] = {}
     for start, buyers in buckets:
         parts.setdefault(start, []).append(buyers)
+    kept = {start: joined[start] for start in parts if start in joined}
+    joined.clear()
     for start, found in parts.items():
         if len(found) == 1:
             yield start, found[0]
             continue
-        joined: dict[str, set[str]] = {}
+        seen, union = kept.get(start, ((), {}))
+        known = {id(part) for part in seen}   # `seen` holds them: no id can be reused meanwhile
         for buyers in found:
-            for product_id, keys in buyers.items():
-                joined.setdefault(product_id, set()).update(keys)
-        yield start, joined
+            if id(buyers) not in known:
+                for product_id, keys in buyers.items():
+                    union.setdefault(product_id, set()).update(keys)
+        joined[start] = (tuple(found), union)
+        yield start, union
 
 
 def ranked(found: dict[str, float]) -> list[tuple[str, float]]:

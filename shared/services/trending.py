@@ -120,6 +120,7 @@ class TrendingBoard:
         self._refresh = refresh_seconds
         self._clock = clock
         self._buckets: dict[str, tuple[int, dict[str, list[str]]]] = {}
+        self._joined: dict = {}   # hours of several parts, joined (domain.scores)
         self._newest_ts = 0
         self._ranked: list[tuple[str, float]] = []
         self._scores: dict[str, float] = {}
@@ -206,7 +207,7 @@ class TrendingBoard:
         oldest = now - self.params.trending_window_days * SECONDS_PER_DAY
         self._buckets = {key: value for key, value in self._buckets.items()
                          if value[0] + domain.BUCKET_SECONDS > oldest}
-        found = domain.scores(self._buckets.values(), now, self.params)
+        found = domain.scores(self._buckets.values(), now, self.params, self._joined)
         self._scores, self._ranked = found, domain.ranked(found)
         self._revision += 1
 
