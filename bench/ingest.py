@@ -33,7 +33,7 @@ def _run(folder: str) -> dict:
     in_process = timed_calls(lambda n: service.place(bodies[n % ORDERS] | {"orderId": f"svc-{n}"}), ORDERS)
 
     # Retraining is measured by bench/training.py; here it would only compete for the two cores.
-    host = LocalHostProcess(f"{folder}/http.sqlite3", {"RETRAIN_MIN_NEW_ORDERS": "1000000",
+    host = LocalHostProcess(f"{folder}/http.sqlite3", {"RETRAIN_MIN_NEW_ORDERS": "0",
                                                        "FUNCTIONS_WORKER_PROCESS_COUNT": str(PROCESSES)},
                             args=("--quiet",)).start()
     try:

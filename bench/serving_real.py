@@ -81,7 +81,7 @@ def _import_and_train() -> tuple[collections.Counter, list[str]]:
 def _over_http(path: str, processes: int, sampled: list[str], heaviest: list[str], products: list[str],
                rng: random.Random) -> dict:
     host = LocalHostProcess(path, {"FUNCTIONS_WORKER_PROCESS_COUNT": str(processes), "MODEL_REFRESH_SECONDS": "5",
-                                   "RETRAIN_MIN_NEW_ORDERS": "100000000", "RECONCILE_SCHEDULE": "0 0 0 1 1 *"},
+                                   "RETRAIN_MIN_NEW_ORDERS": "0", "RECONCILE_SCHEDULE": "0 0 0 1 1 *"},
                             args=("--quiet",)).start()
     try:
         pids = _host_pids(host.process.pid, processes)

@@ -16,9 +16,10 @@ CONSISTENCY_LEVELS = ("Strong", "BoundedStaleness", "Session", "ConsistentPrefix
 
 
 def _setting(env: str, default: Any, *, secret: bool = False, choices: tuple[str, ...] = (),
-             low: float | None = None, high: float | None = None):
+             low: float | None = None, high: float | None = None, why: str = ""):
+    """`why`: said after a value out of range, when the limit is not obvious."""
     return field(default=default, repr=not secret,
-                 metadata={"env": env, "secret": secret, "choices": choices, "low": low, "high": high})
+                 metadata={"env": env, "secret": secret, "choices": choices, "low": low, "high": high, "why": why})
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,12 @@ class Settings:
     databricks_managed_identity_client_id: str = _setting("DATABRICKS_MANAGED_IDENTITY_CLIENT_ID", "")
     databricks_train_job_id: int = _setting("DATABRICKS_TRAIN_JOB_ID", 0, low=0)
 
-    retrain_min_new_orders: int = _setting("RETRAIN_MIN_NEW_ORDERS", 100, low=1)
+    # 0: no retraining on the count of new orders (the schedule still retrains). The counter document holds
+    # this many entries of about 46 bytes; Cosmos DB refuses items over 2 MB (shared.services.new_orders).
+    retrain_min_new_orders: int = _setting(
+        "RETRAIN_MIN_NEW_ORDERS", 100, low=0, high=30_000,
+        why=": the new-orders counter holds that many entries in one Cosmos DB item (at most 2 MB); "
+            "set 0 to retrain on the schedule alone")
     retrain_min_interval_seconds: int = _setting("RETRAIN_MIN_INTERVAL_SECONDS", 3600, low=0)
     retrain_full_interval_seconds: int = _setting("RETRAIN_FULL_INTERVAL_SECONDS", 86400, low=0)
     reconcile_schedule: str = _setting("RECONCILE_SCHEDULE", "*/10 * * * * *")
@@ -158,5 +164,5 @@ def _convert(item, raw: str):
     if meta["low"] is not None and value < meta["low"]:
         raise ConfigurationError(f"{env}={raw!r} must be at least {meta['low']}")
     if meta["high"] is not None and value > meta["high"]:
-        raise ConfigurationError(f"{env}={raw!r} must be at most {meta['high']}")
+        raise ConfigurationError(f"{env}={raw!r} must be at most {meta['high']}{meta['why']}")
     return value

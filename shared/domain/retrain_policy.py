@@ -1,7 +1,7 @@
 """When a new model is due. Pure: the training service gathers the facts, this decides.
 
 Retrain when at least `min_new_orders` orders arrived since the newest model's data cutoff and at least
-`min_interval_seconds` passed since the last run started; retrain on schedule when the active model is older
+`min_interval_seconds` passed since the last run started (never on the count when `min_new_orders` is 0); retrain on schedule when the active model is older
 than `full_interval_seconds`; never while a run is in flight."""
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def decide(policy: RetrainPolicy, facts: RetrainFacts) -> str | None:
     if facts.in_flight:
         return None
     rested = facts.last_started_at is None or facts.now - facts.last_started_at >= policy.min_interval_seconds
-    if facts.new_orders >= policy.min_new_orders and rested:
+    if policy.min_new_orders > 0 and facts.new_orders >= policy.min_new_orders and rested:
         return "orders"
     stale = facts.model_created_at is not None and policy.full_interval_seconds > 0 and \
         facts.now - facts.model_created_at >= policy.full_interval_seconds

@@ -4,7 +4,8 @@ Counting the orders container instead is a cross-partition query whose cost grow
 stored; here each change feed batch adds its orders to one small document in `trainingRuns`, and the retrain
 decision reads that one document. The document holds a set, not a number: an order delivered twice (the feed
 is at least once) is one entry. It keeps only the newest `cap` entries after the cutoff, because the retrain
-policy only asks whether `min_new_orders` were reached: the count is exact below `cap` and `cap` above it.
+policy only asks whether `min_new_orders` were reached: the count is exact below `cap` and `cap` above it
+(with retraining on the count off, `min_new_orders` 0, the cap is 1: the schedule only asks whether any came).
 
 Under a steady stream of orders the feed calls `add` several times a second, so the instance keeps the
 document as it last wrote it and replaces that version directly (etag-guarded: when another instance wrote

@@ -8,7 +8,7 @@ import pytest
 from commands.screenshots import DESKTOP, chromium
 from tests.integration.localhost import LocalHostProcess
 
-SHOPPER_ENV = {"SHOPPER_AUTH": "jwt", "SHOPPER_JWKS_URL": "", "RETRAIN_MIN_NEW_ORDERS": "100000"}
+SHOPPER_ENV = {"SHOPPER_AUTH": "jwt", "SHOPPER_JWKS_URL": "", "RETRAIN_MIN_NEW_ORDERS": "0"}
 
 
 @pytest.fixture(scope="session")

@@ -91,6 +91,11 @@ def test_a_recommendation_for_a_known_user_is_one_point_read_and_one_single_part
     with store_calls.recording() as calls:
         result = service.for_user("u001")
     assert result["strategy"] == "personalized"
+    # Asked for before (by the fixture): the user document is read only if its etag changed, still a point read.
+    assert calls.summary() == [("read_if_changed", "userVectors", store_calls.POINT_READ),
+                               ("query", ORDERS, store_calls.SINGLE_PARTITION_QUERY)]
+    with store_calls.recording() as calls:
+        service.for_user("u002")   # not asked for before: read whole
     assert calls.summary() == [("read", "userVectors", store_calls.POINT_READ),
                                ("query", ORDERS, store_calls.SINGLE_PARTITION_QUERY)]
 

@@ -20,7 +20,7 @@ from tests.builders import clustered_orders, trained
 @pytest.fixture
 def serving(wired, settings):
     bootstrap.override(settings=replace(settings, model_refresh_seconds=0.0, trending_refresh_seconds=0.0,
-                                        retrain_min_new_orders=100000), store=wired)
+                                        retrain_min_new_orders=0), store=wired)
     return wired
 
 

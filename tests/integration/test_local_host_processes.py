@@ -109,7 +109,7 @@ def test_a_child_that_dies_is_replaced(host):
 def test_a_manual_retrain_answered_by_a_worker_process_is_trained_where_the_timer_follows_it(tmp_path):
     """The local trainer trains in the process that submits; only the primary's reconcile timer follows runs.
     So a request the child answers is only recorded there, and the timer submits and activates it."""
-    host = start(tmp_path, RECONCILE_SCHEDULE="*/1 * * * * *", RETRAIN_MIN_NEW_ORDERS="100000")
+    host = start(tmp_path, RECONCILE_SCHEDULE="*/1 * * * * *", RETRAIN_MIN_NEW_ORDERS="0")
     try:
         [child] = children(host.process.pid)
         for number in range(40):

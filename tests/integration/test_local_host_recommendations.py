@@ -7,7 +7,7 @@ from tests.integration.localhost import LocalHostProcess
 @pytest.fixture(scope="module")
 def demo_host(tmp_path_factory):
     path = tmp_path_factory.mktemp("demo") / "store.sqlite3"
-    process = LocalHostProcess(str(path), {"MODEL_REFRESH_SECONDS": "1", "RETRAIN_MIN_NEW_ORDERS": "100000"},
+    process = LocalHostProcess(str(path), {"MODEL_REFRESH_SECONDS": "1", "RETRAIN_MIN_NEW_ORDERS": "0"},
                                args=("--demo",)).start(timeout=120)
     yield process
     process.stop()

@@ -13,7 +13,7 @@ LISTS = ("/api/recommendations/popular?k=20", "/api/users/demo-rules-shopper/rec
 def host(tmp_path_factory):
     path = tmp_path_factory.mktemp("rules") / "store.sqlite3"
     process = LocalHostProcess(str(path), {"FUNCTIONS_WORKER_PROCESS_COUNT": "2", "RULES_REFRESH_SECONDS": "1",
-                                           "RETRAIN_MIN_NEW_ORDERS": "100000"}, args=("--demo",)).start(timeout=120)
+                                           "RETRAIN_MIN_NEW_ORDERS": "0"}, args=("--demo",)).start(timeout=120)
     wait_for(lambda: "Admin key:" in process.log(), 60, "every process listens", process)
     yield process
     process.stop()

@@ -43,7 +43,7 @@ def demo_host(request, tmp_path_factory):
     `jwt` (shopper routes take only a bearer token, public reads no key at all)."""
     path = tmp_path_factory.mktemp(f"schemathesis-{request.param}") / "store.sqlite3"
     # No retraining by the change feed or the timer during the run: a failure is reproducible with its seed.
-    settings = {"RETRAIN_MIN_NEW_ORDERS": "1000000", "RECONCILE_SCHEDULE": "0 0 0 1 1 *",
+    settings = {"RETRAIN_MIN_NEW_ORDERS": "0", "RECONCILE_SCHEDULE": "0 0 0 1 1 *",
                 **_shopper_settings(request.param)}
     process = LocalHostProcess(str(path), settings, args=("--demo", "--quiet")).start(timeout=180)
     process.mode = request.param

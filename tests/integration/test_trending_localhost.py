@@ -6,7 +6,7 @@ from shared.domain.trending import PARTITION
 from tests.integration.localhost import ADMIN_KEY, ORDERS_LEASE_ID, LocalHostProcess, lease_position, wait_for
 
 LEASE_ID = ORDERS_LEASE_ID
-SETTINGS = {"RETRAIN_MIN_NEW_ORDERS": "100000", "TRENDING_REFRESH_SECONDS": "1"}
+SETTINGS = {"RETRAIN_MIN_NEW_ORDERS": "0", "TRENDING_REFRESH_SECONDS": "1"}
 
 
 def trending(host) -> list[dict]:

@@ -55,6 +55,13 @@ def test_a_full_interval_of_zero_turns_the_schedule_off():
     assert decide(off, facts(new_orders=50, model_age=10**9)) == "orders"
 
 
+def test_a_minimum_of_zero_new_orders_turns_the_count_off_and_leaves_the_schedule():
+    schedule_only = RetrainPolicy(min_new_orders=0, min_interval_seconds=600, full_interval_seconds=86400)
+    assert decide(schedule_only, facts(new_orders=10**6, model_age=10)) is None
+    assert decide(schedule_only, facts(new_orders=0, model_age=10**9)) is None
+    assert decide(schedule_only, facts(new_orders=1, model_age=10**9)) == "scheduled"
+
+
 def test_the_threshold_reason_wins_over_the_schedule():
     assert decide(POLICY, facts(new_orders=50, model_age=10**9)) == "orders"
 
