@@ -95,9 +95,12 @@ class UserStates:
                 doc = self._store.read(USER_VECTORS, user_id, user_id)
         except NotFoundError:
             return None, None
+        # The trained state only for the requests that may use it (`fresh` ones fold in or explain from the whole
+        # document): a heavy customer's is thousands of product lookups.
+        usable = not fresh and doc["modelVersion"] == model.version
         known = _Known(doc.get(ETAG) or "", doc["receivedThrough"], tuple(doc["recentOrderIds"]),
-                       doc["modelVersion"], _trained(model, doc) if doc["modelVersion"] == model.version else None)
-        if known.etag:
+                       doc["modelVersion"], _trained(model, doc) if usable else None)
+        if known.etag and not fresh:
             self._known.put(user_id, known)
         return known, doc
 
