@@ -191,25 +191,22 @@ class SqliteStore:
         return Written(stored, f"{_SESSION_PREFIX}{seq}")
 
     def read(self, container: str, doc_id: str, partition_key: str, *, session_token: str | None = None) -> Document:
-        check_session_token(session_token)
-        with _Reported(container, "read", POINT_READ) as report:
-            row = self._conn().execute(f"SELECT body FROM documents WHERE container=? AND pk=? AND id=? AND {_LIVE}",
-                                       (container, partition_key, doc_id)).fetchone()
-            if row is None:
-                raise NotFoundError(f"{container} document {doc_id!r} not found")
-            report.items, report.item_bytes = 1, len(row[0])
-        return orjson.loads(row[0])
+        return self._point_read(container, "read", doc_id, partition_key, session_token, -1)
 
     def read_if_changed(self, container: str, doc_id: str, partition_key: str, etag: str, *,
                         session_token: str | None = None) -> Document | None:
-        check_session_token(session_token)
         # The etag is the write's sequence number: compared in SQL, so an unchanged body is never fetched.
         # An etag that is not one of ours gets no number (-1 matches no sequence) and the body comes back.
-        seq = _seq_of(etag)
-        with _Reported(container, "read_if_changed", POINT_READ) as report:
+        return self._point_read(container, "read_if_changed", doc_id, partition_key, session_token, _seq_of(etag))
+
+    def _point_read(self, container: str, operation: str, doc_id: str, partition_key: str,
+                    session_token: str | None, unchanged_seq: int) -> Document | None:
+        """The document; None when its sequence number is still `unchanged_seq` (-1: never)."""
+        check_session_token(session_token)
+        with _Reported(container, operation, POINT_READ) as report:
             row = self._conn().execute(
                 f"SELECT CASE WHEN seq = ? THEN NULL ELSE body END FROM documents WHERE container=? AND pk=? "
-                f"AND id=? AND {_LIVE}", (seq, container, partition_key, doc_id)).fetchone()
+                f"AND id=? AND {_LIVE}", (unchanged_seq, container, partition_key, doc_id)).fetchone()
             if row is None:
                 raise NotFoundError(f"{container} document {doc_id!r} not found")
             if row[0] is None:   # not modified: a point read of nothing
