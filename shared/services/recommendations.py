@@ -81,11 +81,9 @@ class RecommendationService(ListSteps):
             # No vector, or one that says nothing (all zero: only products everyone buys; or not finite):
             # trending (or popularity), as documented, rather than "personalized" scores of 0.
             return self._cold_start(model, user_id, k, categories, exclude, skipped, explain, max_per_category)
-        excluded = skipped
         unavailable = self._catalogue.unavailable_indices(model.version, model.product_ids,
                                                           tuple(sorted(categories)))
-        if unavailable is not None:
-            excluded = np.concatenate([excluded, unavailable])
+        excluded = skipped if unavailable is None else np.concatenate([skipped, unavailable])
         # The rules are taken here, where a store read would be off the event loop (for_user_async).
         return _Ranking(model, user_id, k, vector, excluded, categories, exclude, skipped,
                         raw if explain else None, max_per_category, self._current_rules())

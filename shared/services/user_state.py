@@ -55,7 +55,7 @@ class UserStates:
         created = to_epoch_seconds([order["createdAt"] for order in orders]) if orders else []
         lines = [(model.index[line["productId"]], when) for order, when in zip(orders, created)
                  for line in order["items"] if line["productId"] in model.index]
-        if known is not None and not lines and known.model_version == model.version and not counts:
+        if known is not None and not lines and known.model_version == model.version and known.trained is not None:
             # Nothing new: the trained vector stands, and only which products were bought is needed (no decay
             # of every interaction, which is most of the Python work for a customer of a thousand products).
             return known.trained
